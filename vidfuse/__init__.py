@@ -1,0 +1,23 @@
+"""vidfuse: smoother, more colourful video from small learned models.
+
+Python users call :func:`upscale` with an :class:`UpscaleOptions`; the ``vidfuse`` command is a
+thin layer over the same functions.
+"""
+
+from vidfuse.api import UpscaleOptions, UpscaleResult, upscale
+from vidfuse.errors import VidfuseError
+from vidfuse.video.probe import MediaInfo, probe
+from vidfuse.video.writer import EncodeSettings
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "EncodeSettings",
+    "MediaInfo",
+    "UpscaleOptions",
+    "UpscaleResult",
+    "VidfuseError",
+    "__version__",
+    "probe",
+    "upscale",
+]

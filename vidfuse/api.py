@@ -1,0 +1,159 @@
+"""What a Python user imports: ``upscale(UpscaleOptions(...))``; the CLI only wraps this."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Protocol
+
+from vidfuse.device import resolve_device
+from vidfuse.engines import Interpolator, build_engine
+from vidfuse.errors import UsageError
+from vidfuse.pipeline import StreamCounts, convert_frame_rate
+from vidfuse.scene import SceneCutDetector
+from vidfuse.timeline import FactorSchedule, RateSchedule, Schedule
+from vidfuse.video.atomic import atomic_output
+from vidfuse.video.reader import SourceInfo, open_source
+from vidfuse.video.writer import (
+    EncodeSettings,
+    FrameDirectorySink,
+    VideoFileSink,
+    check_encode_settings,
+    output_kind,
+)
+
+FACTORS = (2, 4, 8)
+DEFAULT_SCENE_THRESHOLD = 0.6
+
+
+@dataclass(frozen=True)
+class UpscaleOptions:
+    """Everything one `upscale` run needs; :meth:`validate` checks it before any work starts."""
+
+    input: Path
+    output: Path
+    factor: int = 2
+    fps: Fraction | None = None
+    engine: str = "flow"
+    scene_threshold: float = DEFAULT_SCENE_THRESHOLD
+    device: str = "auto"
+    overwrite: bool = False
+    image_fps: Fraction | None = None
+    encode: EncodeSettings = field(default_factory=EncodeSettings)
+
+    def validate(self) -> None:
+        """Raise :class:`UsageError` for anything wrong that needs no decoding to find."""
+        if self.fps is None and self.factor not in FACTORS:
+            raise UsageError(f"--factor must be one of {', '.join(map(str, FACTORS))}, "
+                             f"not {self.factor} (use --fps for other rates)")
+        if self.fps is not None and self.fps <= 0:
+            raise UsageError(f"--fps must be positive, not {self.fps}")
+        if not self.input.exists():
+            raise UsageError(f"input not found: {self.input}")
+        kind = output_kind(self.output)
+        if self.output.resolve() == self.input.resolve():
+            raise UsageError(f"output would overwrite the input: {self.output}")
+        if self.output.exists() and not self.overwrite:
+            raise UsageError(f"output exists: {self.output} (pass --overwrite to replace it)")
+        if kind == "frames" and self.output.exists() and not self.output.is_dir():
+            raise UsageError(f"output {self.output} is a file, not a directory for PNG frames")
+        parent = self.output.resolve().parent
+        if not parent.is_dir():
+            raise UsageError(f"output directory does not exist: {parent}")
+        if not os.access(parent, os.W_OK):
+            raise UsageError(f"output directory is not writable: {parent}")
+        check_encode_settings(self.encode, self.output)
+
+
+@dataclass(frozen=True)
+class UpscaleResult:
+    """What a finished run did, for the summary line and for scripts."""
+
+    output: Path
+    engine: str
+    device: str
+    frames_in: int
+    frames_out: int
+    interpolated: int
+    scene_cuts: int
+    seconds: float
+
+    @property
+    def input_fps(self) -> float:
+        return self.frames_in / self.seconds if self.seconds > 0 else 0.0
+
+
+class Observer(Protocol):
+    """Receives progress while `upscale` runs (the CLI draws a progress bar from it)."""
+
+    def started(self, info: SourceInfo, engine: Interpolator) -> None: ...
+
+    def advanced(self, counts: StreamCounts) -> None: ...
+
+    def warning(self, message: str) -> None: ...
+
+
+class SilentObserver:
+    """Default observer: reports nothing."""
+
+    def started(self, info: SourceInfo, engine: Interpolator) -> None:
+        """Nothing to show."""
+
+    def advanced(self, counts: StreamCounts) -> None:
+        """Nothing to show."""
+
+    def warning(self, message: str) -> None:
+        """Warnings are dropped unless an observer shows them."""
+
+
+def upscale(options: UpscaleOptions, observer: Observer | None = None) -> UpscaleResult:
+    """Raise the frame rate of ``options.input`` and write ``options.output`` atomically."""
+    observer = observer or SilentObserver()
+    options.validate()
+    engine = build_engine(options.engine, resolve_device(options.device))
+    started = time.perf_counter()
+    counts = StreamCounts()
+    with open_source(options.input, options.image_fps) as source:
+        info = source.info
+        schedule = _schedule(options, info)
+        observer.started(info, engine)
+        with atomic_output(options.output) as temp:
+            sink = _open_sink(options, info, schedule, temp, observer)
+            try:
+                source.route_packets(sink.packet)
+                cuts = SceneCutDetector(options.scene_threshold)
+                for picture in convert_frame_rate(source.pictures(), engine, schedule, cuts,
+                                                  counts):
+                    sink.write(picture)
+                    observer.advanced(counts)
+            except BaseException:
+                sink.abort()
+                raise
+            sink.close()
+    return UpscaleResult(
+        output=options.output,
+        engine=engine.name,
+        device=engine.device,
+        frames_in=counts.frames_in,
+        frames_out=counts.frames_out,
+        interpolated=counts.interpolated,
+        scene_cuts=counts.scene_cuts,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _schedule(options: UpscaleOptions, info: SourceInfo) -> Schedule:
+    if options.fps is not None:
+        return RateSchedule(options.fps, start=info.start_time)
+    return FactorSchedule(options.factor, info.frame_rate, info.time_base)
+
+
+def _open_sink(options: UpscaleOptions, info: SourceInfo, schedule: Schedule, temp: Path,
+               observer: Observer) -> VideoFileSink | FrameDirectorySink:
+    if output_kind(options.output) == "frames":
+        return FrameDirectorySink(options.output, temp, info)
+    return VideoFileSink(options.output, temp, options.encode, info, schedule.rate,
+                         schedule.time_base, observer.warning)

@@ -1,0 +1,256 @@
+"""The `vidfuse` command: parses arguments, calls the library, prints. No video logic here."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from collections.abc import Callable
+from fractions import Fraction
+from pathlib import Path
+from typing import Annotated, NoReturn, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from vidfuse import engines
+from vidfuse.api import DEFAULT_SCENE_THRESHOLD, UpscaleOptions, UpscaleResult, upscale
+from vidfuse.engines import Interpolator
+from vidfuse.errors import UsageError, VidfuseError
+from vidfuse.pipeline import StreamCounts
+from vidfuse.video.probe import probe
+from vidfuse.video.reader import SourceInfo
+from vidfuse.video.writer import CODECS, EncodeSettings
+
+app = typer.Typer(
+    name="vidfuse",
+    help="Smoother video: raise the frame rate with motion-compensated interpolation.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True, highlight=False)
+out = Console(highlight=False)
+T = TypeVar("T")
+_debug = False
+
+
+@app.callback()
+def _main(
+    debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks on errors.")] = False,
+) -> None:
+    global _debug
+    _debug = debug
+
+
+def _fraction(text: str, option: str) -> Fraction:
+    try:
+        value = Fraction(text)
+    except (ValueError, ZeroDivisionError):
+        raise UsageError(f"{option} takes a number like 60, 29.97 or 60000/1001, not '{text}'") \
+            from None
+    if value <= 0:
+        raise UsageError(f"{option} must be positive, not '{text}'")
+    return value
+
+
+def _key_values(pairs: list[str]) -> dict[str, str]:
+    result = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--encoder-opt takes key=value, not '{pair}'")
+        result[key] = value
+    return result
+
+
+class _ProgressObserver:
+    """Draws a rich progress bar on a terminal and prints warnings as they come."""
+
+    def __init__(self, quiet: bool) -> None:
+        self._quiet = quiet
+        self._progress: Progress | None = None
+        self._task: TaskID | None = None
+
+    def started(self, info: SourceInfo, engine: Interpolator) -> None:
+        if self._quiet:
+            return
+        err.print(f"[bold]{info.path.name}[/]: {info.width}x{info.height} "
+                  f"{float(info.frame_rate):.3f} fps, engine [cyan]{engine.name}[/] "
+                  f"on [cyan]{engine.device}[/]")
+        if err.is_terminal:
+            self._progress = Progress(
+                TextColumn("[progress.description]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[fps]:>6.1f} fps"),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                console=err,
+                transient=True,
+            )
+            self._task = self._progress.add_task("frames", total=info.frame_count, fps=0.0)
+            self._progress.start()
+
+    def advanced(self, counts: StreamCounts) -> None:
+        if self._progress is not None and self._task is not None:
+            task = self._progress.tasks[0]
+            elapsed = task.elapsed or 0.0
+            self._progress.update(self._task, completed=counts.frames_in,
+                                  fps=counts.frames_in / elapsed if elapsed else 0.0)
+
+    def warning(self, message: str) -> None:
+        err.print(f"[yellow]warning:[/] {message}")
+
+    def stop(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+
+def _guarded(action: Callable[[], T]) -> T:
+    """Run a command body: known errors become one line and an exit code, never a traceback."""
+    try:
+        return action()
+    except VidfuseError as exc:
+        if _debug:
+            raise
+        _fail(str(exc), exc.exit_code)
+    except KeyboardInterrupt:
+        _fail("interrupted; no output was written", 130)
+    except Exception as exc:  # a bug: still one line unless --debug
+        if _debug:
+            raise
+        _fail(f"unexpected {type(exc).__name__}: {exc} (run with --debug for details)", 1)
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    err.print(f"[red]error:[/] {message}", soft_wrap=True)
+    raise typer.Exit(code)
+
+
+@app.command("upscale")
+def upscale_command(
+    input: Annotated[Path, typer.Argument(
+        help="Video file, or a directory of images (png/jpg/tif, natural order).",
+        show_default=False)],
+    out: Annotated[Path, typer.Option(
+        "--out", "-o",
+        help="Output .mp4/.mkv/.mov/.webm, or a directory path for numbered PNG frames.",
+        show_default=False)],
+    factor: Annotated[int, typer.Option(
+        help="Frame-rate multiplier: 2, 4 or 8. Duration is unchanged.")] = 2,
+    fps: Annotated[str | None, typer.Option(
+        help="Target frame rate instead of --factor (e.g. 60, 29.97, 60000/1001).",
+        show_default=False)] = None,
+    engine: Annotated[str, typer.Option(
+        help="Interpolation engine: " + ", ".join(engines.available()) + ".")] = "flow",
+    scene_threshold: Annotated[float, typer.Option(
+        help="Scene-cut sensitivity (lower = more cuts; 0 disables). Frames across a cut are "
+             "repeated, not morphed.")] = DEFAULT_SCENE_THRESHOLD,
+    codec: Annotated[str, typer.Option(
+        help=f"Video encoder: {', '.join(CODECS)} (lossless).")] = "libx264",
+    crf: Annotated[int | None, typer.Option(
+        help="Constant-quality level (lower = better; codec default if unset).",
+        show_default=False)] = None,
+    preset: Annotated[str | None, typer.Option(
+        help="Encoder speed preset (x264 default: veryfast).", show_default=False)] = None,
+    pix_fmt: Annotated[str | None, typer.Option(
+        help="Output pixel format (default: yuv420p, or yuv420p10le for >8-bit input).",
+        show_default=False)] = None,
+    encoder_opt: Annotated[list[str] | None, typer.Option(
+        help="Extra encoder option key=value, repeatable (e.g. tune=film).",
+        show_default=False)] = None,
+    no_audio: Annotated[bool, typer.Option(
+        "--no-audio", help="Drop audio and subtitle streams.")] = False,
+    input_fps: Annotated[str | None, typer.Option(
+        help="Frame rate of an image-directory input (default 25).",
+        show_default=False)] = None,
+    device: Annotated[str, typer.Option(
+        help="auto, cpu, cuda or cuda:N. A missing GPU is an error, not a CPU fallback.")]
+        = "auto",
+    overwrite: Annotated[bool, typer.Option(
+        "--overwrite", help="Replace OUT if it exists.")] = False,
+    quiet: Annotated[bool, typer.Option(
+        "--quiet", "-q", help="No progress bar or summary.")] = False,
+) -> None:
+    """Raise a video's frame rate: every input frame is kept, new ones are interpolated.
+
+    Examples:
+
+      vidfuse upscale clip.mp4 --out smooth.mp4              # 2x frame rate
+
+      vidfuse upscale clip.mp4 --out clip60.mp4 --fps 60     # any target rate
+
+      vidfuse upscale shots/ --input-fps 24 --out frames/    # images in, PNGs out
+
+    Audio and subtitles are copied, colour tags kept. The output appears only when complete.
+    """
+    observer = _ProgressObserver(quiet)
+
+    def run() -> UpscaleResult:
+        options = UpscaleOptions(
+            input=input,
+            output=out,
+            factor=factor,
+            fps=_fraction(fps, "--fps") if fps else None,
+            engine=engine,
+            scene_threshold=scene_threshold,
+            device=device,
+            overwrite=overwrite,
+            image_fps=_fraction(input_fps, "--input-fps") if input_fps else None,
+            encode=EncodeSettings(codec=codec, crf=crf, preset=preset, pix_fmt=pix_fmt,
+                                  encoder_options=_key_values(encoder_opt or []),
+                                  keep_audio=not no_audio),
+        )
+        try:
+            return upscale(options, observer)
+        finally:
+            observer.stop()
+
+    result = _guarded(run)
+    if not quiet:
+        err.print(
+            f"[green]done:[/] {result.frames_in} -> {result.frames_out} frames "
+            f"({result.interpolated} interpolated, {result.scene_cuts} scene cuts) in "
+            f"{result.seconds:.1f} s, {result.input_fps:.1f} input fps -> {result.output}"
+        )
+
+
+@app.command("info")
+def info_command(
+    input: Annotated[Path, typer.Argument(help="Video file or image directory.",
+                                          show_default=False)],
+) -> None:
+    """Show streams, size, frame rate (and whether it varies), frame count, colour and audio."""
+    media = _guarded(lambda: probe(input))
+    table = Table(show_header=False, box=None)
+    table.add_row("file", str(media.path))
+    table.add_row("container", media.container)
+    table.add_row("video", f"{media.codec} {media.width}x{media.height} {media.pix_fmt}")
+    table.add_row("frame rate", f"{media.average_fps:.3f} fps average"
+                  + (" (variable)" if media.variable_frame_rate else " (constant)"))
+    table.add_row("frames", str(media.frame_count))
+    table.add_row("duration", f"{media.duration:.3f} s")
+    table.add_row("colour", media.colour.describe())
+    table.add_row("rotation", f"{media.rotation} degrees")
+    for stream in media.streams:
+        table.add_row(f"stream {stream.index}", f"{stream.kind}: {stream.codec} {stream.detail}")
+    if not media.audio_streams:
+        table.add_row("audio", "none")
+    out.print(table)
+
+
+def main() -> None:
+    """Entry point: SIGTERM is treated like Ctrl-C so outputs are cleaned up either way."""
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    app(prog_name="vidfuse")
+    sys.exit(0)

@@ -1,0 +1,60 @@
+"""The unit of work between decoder, engines and encoder: planar YUV samples plus a timestamp."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Picture:
+    """One frame as three planes of integer samples (Y full size, U/V possibly subsampled).
+
+    Samples stay in the source's own integer code values (8-bit or high bit depth) so that a
+    frame passed through untouched is written back bit-exactly; engines work in floats via
+    :meth:`planes_float` and come back through :meth:`from_float`.
+    """
+
+    y: np.ndarray
+    u: np.ndarray
+    v: np.ndarray
+    bits: int
+    time: float
+
+    @property
+    def max_value(self) -> int:
+        return (1 << self.bits) - 1
+
+    @property
+    def width(self) -> int:
+        return int(self.y.shape[1])
+
+    @property
+    def height(self) -> int:
+        return int(self.y.shape[0])
+
+    def planes_float(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Planes scaled to [0, 1] float32, the range every engine computes in."""
+        scale = np.float32(1.0 / self.max_value)
+        return (
+            self.y.astype(np.float32) * scale,
+            self.u.astype(np.float32) * scale,
+            self.v.astype(np.float32) * scale,
+        )
+
+    def with_time(self, time: float) -> Picture:
+        return Picture(self.y, self.u, self.v, self.bits, time)
+
+    @staticmethod
+    def from_float(
+        y: np.ndarray, u: np.ndarray, v: np.ndarray, bits: int, time: float
+    ) -> Picture:
+        """Quantise [0, 1] float planes back to integer code values of ``bits`` depth."""
+        peak = (1 << bits) - 1
+        dtype = np.uint8 if bits <= 8 else np.uint16
+
+        def quantise(plane: np.ndarray) -> np.ndarray:
+            return np.clip(plane * peak + 0.5, 0, peak).astype(dtype)
+
+        return Picture(quantise(y), quantise(u), quantise(v), bits, time)

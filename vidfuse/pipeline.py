@@ -1,0 +1,65 @@
+"""The frame-rate conversion loop: input pictures in, output pictures out, two frames in memory."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from vidfuse.engines import Interpolator
+from vidfuse.errors import InputError
+from vidfuse.picture import Picture
+from vidfuse.scene import SceneCutDetector
+from vidfuse.timeline import Schedule
+
+
+@dataclass
+class StreamCounts:
+    """Live counters, read by progress displays while the stream runs."""
+
+    frames_in: int = 0
+    frames_out: int = 0
+    interpolated: int = 0
+    scene_cuts: int = 0
+
+
+def convert_frame_rate(pictures: Iterable[Picture], engine: Interpolator, schedule: Schedule,
+                       cuts: SceneCutDetector, counts: StreamCounts) -> Iterator[Picture]:
+    """Yield the output pictures in order; input frames pass through untouched.
+
+    Across a detected scene cut the earlier frame is repeated instead of interpolated, and the
+    engine's temporal state is reset.
+    """
+    previous: Picture | None = None
+    last_gap = 0.0
+    for picture in pictures:
+        counts.frames_in += 1
+        if previous is not None:
+            last_gap = picture.time - previous.time
+            yield from _fill_gap(previous, picture, engine, schedule, cuts, counts)
+        previous = picture
+    if previous is None or counts.frames_in < 2:
+        raise InputError(
+            f"the input has {counts.frames_in} frame(s); at least 2 are needed to interpolate"
+        )
+    for slot in schedule.tail(previous.time, last_gap):
+        counts.frames_out += 1
+        yield previous.with_time(slot.time)
+
+
+def _fill_gap(a: Picture, b: Picture, engine: Interpolator, schedule: Schedule,
+              cuts: SceneCutDetector, counts: StreamCounts) -> Iterator[Picture]:
+    slots = schedule.between(a.time, b.time)
+    if not slots:
+        return
+    if cuts.is_cut(a, b):
+        counts.scene_cuts += 1
+        engine.reset()
+        new = [a] * len(slots)
+    else:
+        wanted = [slot.t for slot in slots if slot.t > 0]
+        made = iter(engine.interpolate(a, b, wanted))
+        counts.interpolated += len(wanted)
+        new = [a if slot.t == 0 else next(made) for slot in slots]
+    for picture, slot in zip(new, slots, strict=True):
+        counts.frames_out += 1
+        yield picture.with_time(slot.time)

@@ -1,0 +1,86 @@
+"""Where output frames fall in time, from the input's real timestamps.
+
+A schedule turns each gap between two consecutive input frames into a list of output slots,
+each a fraction ``t`` of the way from the earlier frame to the later one (``t == 0`` is the
+earlier frame itself, passed through untouched). Working from real timestamps keeps motion in
+sync with audio on variable-frame-rate input.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Protocol
+
+# A slot closer than this to an input frame (as a fraction of the gap) reuses that frame.
+_SNAP = 1e-6
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One output frame: ``t`` in [0, 1) between two input frames, shown at ``time`` seconds."""
+
+    t: float
+    time: float
+
+
+class Schedule(Protocol):
+    """Decides the output frames between and after input frames."""
+
+    rate: Fraction
+    time_base: Fraction
+
+    def between(self, start: float, end: float) -> list[Slot]:
+        """Slots in [start, end) for the gap between two input frames."""
+        ...
+
+    def tail(self, last: float, duration: float) -> list[Slot]:
+        """Slots after the final input frame, which is shown for ``duration`` seconds."""
+        ...
+
+
+class FactorSchedule:
+    """``factor`` output frames per input frame, evenly spaced between real timestamps."""
+
+    def __init__(self, factor: int, input_rate: Fraction, input_time_base: Fraction) -> None:
+        self.factor = factor
+        self.rate = input_rate * factor
+        self.time_base = input_time_base / factor
+
+    def between(self, start: float, end: float) -> list[Slot]:
+        step = (end - start) / self.factor
+        return [Slot(k / self.factor, start + k * step) for k in range(self.factor)]
+
+    def tail(self, last: float, duration: float) -> list[Slot]:
+        step = duration / self.factor
+        return [Slot(0.0, last + k * step) for k in range(self.factor)]
+
+
+class RateSchedule:
+    """A constant output rate; each output instant is placed between the input frames around it."""
+
+    def __init__(self, rate: Fraction, start: float) -> None:
+        self.rate = rate
+        self.time_base = 1 / rate
+        self._start = start
+        self._next = 0  # index of the next output frame to place
+
+    def _instant(self, index: int) -> float:
+        return self._start + index / float(self.rate)
+
+    def between(self, start: float, end: float) -> list[Slot]:
+        slots = []
+        gap = end - start
+        while (instant := self._instant(self._next)) < end - _SNAP * gap:
+            t = max(0.0, (instant - start) / gap)
+            slots.append(Slot(0.0 if t < _SNAP else t, instant))
+            self._next += 1
+        return slots
+
+    def tail(self, last: float, duration: float) -> list[Slot]:
+        count = max(0, math.ceil((last + duration - self._instant(self._next)) * float(self.rate)
+                                 - _SNAP))
+        slots = [Slot(0.0, self._instant(self._next + k)) for k in range(count)]
+        self._next += count
+        return slots

@@ -1,0 +1,103 @@
+"""`vidfuse info`: what is inside a media file, read without decoding every frame."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import av
+
+from vidfuse.errors import InputError
+from vidfuse.video.colour import ColourInfo
+from vidfuse.video.reader import open_source
+
+# Frame intervals differing from the median by more than this fraction mark the stream as VFR.
+_VFR_TOLERANCE = 0.02
+
+
+@dataclass
+class StreamSummary:
+    """One stream of the container, in a line."""
+
+    index: int
+    kind: str
+    codec: str
+    detail: str
+
+
+@dataclass
+class MediaInfo:
+    """The facts `vidfuse info` prints, also useful to scripts."""
+
+    path: Path
+    container: str
+    width: int
+    height: int
+    pix_fmt: str
+    codec: str
+    average_fps: float
+    variable_frame_rate: bool
+    frame_count: int
+    duration: float
+    colour: ColourInfo
+    rotation: int
+    streams: list[StreamSummary] = field(default_factory=list)
+
+    @property
+    def audio_streams(self) -> list[StreamSummary]:
+        return [s for s in self.streams if s.kind == "audio"]
+
+
+def probe(path: Path) -> MediaInfo:
+    """Inspect a video file (or image directory); counts frames by reading packets only."""
+    with open_source(path) as source:
+        info = source.info
+        if path.is_dir():
+            return MediaInfo(path, "image sequence", info.width, info.height,
+                             info.decoded_pix_fmt, "images", float(info.frame_rate), False,
+                             info.frame_count or 0, info.duration or 0.0, info.colour, 0)
+    try:
+        with av.open(str(path)) as container:
+            video = container.streams.video[0]
+            summaries = [_summarise(s) for s in container.streams]
+            times = sorted(
+                float(p.pts * p.time_base) for p in container.demux(video) if p.pts is not None
+            )
+    except av.error.FFmpegError as exc:
+        raise InputError(f"cannot read {path}: {exc}") from exc
+    gaps = sorted(b - a for a, b in zip(times, times[1:], strict=False))
+    median = gaps[len(gaps) // 2] if gaps else 0.0
+    vfr = bool(median) and any(abs(g - median) > _VFR_TOLERANCE * median for g in gaps)
+    duration = (times[-1] - times[0] + median) if times else 0.0
+    average = (len(times) / duration) if duration else float(info.frame_rate)
+    return MediaInfo(
+        path=path,
+        container=container.format.long_name,
+        width=info.width,
+        height=info.height,
+        pix_fmt=info.decoded_pix_fmt,
+        codec=video.codec_context.name,
+        average_fps=average,
+        variable_frame_rate=vfr,
+        frame_count=len(times),
+        duration=duration,
+        colour=info.colour,
+        rotation=info.rotation,
+        streams=summaries,
+    )
+
+
+def _summarise(stream: av.stream.Stream) -> StreamSummary:
+    ctx = stream.codec_context
+    if stream.type == "video":
+        rate = Fraction(stream.average_rate or 0)
+        detail = f"{ctx.width}x{ctx.height} {ctx.pix_fmt or ''} {float(rate):.3f} fps"
+    elif stream.type == "audio":
+        layout = ctx.layout.name if ctx.layout else "?"
+        detail = f"{ctx.sample_rate} Hz {layout}"
+        if stream.duration:
+            detail += f", {float(stream.duration * stream.time_base):.2f} s"
+    else:
+        detail = stream.metadata.get("language", "")
+    return StreamSummary(stream.index, stream.type, ctx.name if ctx else "?", detail.strip())

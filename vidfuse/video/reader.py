@@ -1,0 +1,247 @@
+"""Decoding: a video file or a directory of images becomes a stream of :class:`Picture`.
+
+Sources read one frame ahead (to validate the input and learn its rotation before any output
+is created) and otherwise hold nothing: memory does not grow with the length of the video.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+from vidfuse.errors import InputError, UsageError
+from vidfuse.picture import Picture
+from vidfuse.video.colour import (
+    RGB_WORKING_COLOUR,
+    ColourInfo,
+    WorkingFormat,
+    colour_of,
+    frame_to_picture,
+    working_format_for,
+)
+
+IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"}
+
+PacketSink = Callable[[av.Packet], None]
+
+
+@dataclass
+class SourceInfo:
+    """What the rest of the pipeline needs to know about an input before frames flow."""
+
+    path: Path
+    width: int
+    height: int
+    frame_rate: Fraction
+    frame_count: int | None
+    duration: float | None
+    colour: ColourInfo
+    working: WorkingFormat
+    decoded_pix_fmt: str
+    time_base: Fraction
+    start_time: float = 0.0
+    rotation: int = 0
+    passthrough: list[av.stream.Stream] = field(default_factory=list)
+
+
+def natural_key(name: str) -> list[object]:
+    """Sort key that puts frame2 before frame10."""
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name)]
+
+
+def open_source(path: Path, image_fps: Fraction | None = None) -> VideoFileSource | ImageSequenceSource:
+    """Open a video file, or a directory of images played at ``image_fps``."""
+    if not path.exists():
+        raise UsageError(f"input not found: {path}")
+    if path.is_dir():
+        return ImageSequenceSource(path, image_fps or Fraction(25))
+    return VideoFileSource(path)
+
+
+class VideoFileSource:
+    """Any file PyAV can open with at least one video stream."""
+
+    def __init__(self, path: Path) -> None:
+        if path.stat().st_size == 0:
+            raise InputError(f"input is an empty file (0 bytes): {path}")
+        try:
+            self._container = av.open(str(path))
+        except (av.error.FFmpegError, UnicodeDecodeError) as exc:
+            raise InputError(f"cannot read {path} as video: {_reason(exc)}") from exc
+        if not self._container.streams.video:
+            self._container.close()
+            raise InputError(f"no video stream in {path}")
+        self._stream = self._container.streams.video[0]
+        self._stream.thread_type = "AUTO"
+        self._passthrough = [
+            s for s in self._container.streams if s.type in ("audio", "subtitle")
+        ]
+        self._packets_to: PacketSink | None = None
+        # Packets demuxed before a sink is routed (while peeking at the first frame).
+        self._early_packets: list[av.Packet] = []
+        self._frames = self._decode()
+        try:
+            first = next(self._frames)
+        except StopIteration:
+            self._container.close()
+            raise InputError(f"no decodable video frames in {path}") from None
+        self._first: av.VideoFrame | None = first
+        ctx = self._stream.codec_context
+        colour = colour_of(first)
+        if colour.matrix == 2 and int(ctx.colorspace) != 2:
+            colour = colour_of(ctx)
+        working = working_format_for(first.format.name)
+        if first.format.is_rgb or first.format.has_palette:
+            colour = RGB_WORKING_COLOUR
+        rate = self._stream.average_rate or self._stream.guessed_rate or Fraction(25)
+        duration = (
+            float(self._stream.duration * self._stream.time_base)
+            if self._stream.duration
+            else (self._container.duration / 1e6 if self._container.duration else None)
+        )
+        count = self._stream.frames or (round(duration * rate) if duration else None)
+        self.info = SourceInfo(
+            path=path,
+            width=first.width,
+            height=first.height,
+            frame_rate=Fraction(rate),
+            frame_count=count,
+            duration=duration,
+            colour=colour,
+            working=working,
+            decoded_pix_fmt=first.format.name,
+            time_base=Fraction(self._stream.time_base or 1 / rate),
+            start_time=float(first.time or 0.0),
+            rotation=int(first.rotation or 0),
+            passthrough=self._passthrough,
+        )
+
+    def route_packets(self, sink: PacketSink) -> None:
+        """Send audio/subtitle packets to ``sink`` while video is decoded (one demux pass)."""
+        self._packets_to = sink
+        for packet in self._early_packets:
+            sink(packet)
+        self._early_packets.clear()
+
+    def _decode(self) -> Iterator[av.VideoFrame]:
+        streams = [self._stream, *self._passthrough]
+        path = self._container.name
+        try:
+            for packet in self._container.demux(streams):
+                if packet.stream is not self._stream:
+                    if packet.dts is None:
+                        continue  # demuxer flush packets carry no data
+                    if self._packets_to is None:
+                        self._early_packets.append(packet)
+                    else:
+                        self._packets_to(packet)
+                    continue
+                yield from packet.decode()
+        except av.error.FFmpegError as exc:
+            raise InputError(f"cannot decode {path}: {_reason(exc)}") from exc
+
+    def pictures(self) -> Iterator[Picture]:
+        """Decoded frames in presentation order, converted to the working format."""
+        info = self.info
+        step = 1.0 / float(info.frame_rate)
+        last_time: float | None = None
+        first, self._first = self._first, None
+        frames = self._frames if first is None else _prepend(first, self._frames)
+        for frame in frames:
+            time = frame.time
+            if time is None or (last_time is not None and time <= last_time):
+                # Broken or missing timestamps: fall back to the nominal rate.
+                time = 0.0 if last_time is None else last_time + step
+            last_time = time
+            yield frame_to_picture(frame, info.working, info.colour, time)
+
+    def close(self) -> None:
+        self._container.close()
+
+    def __enter__(self) -> VideoFileSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class ImageSequenceSource:
+    """A directory of still images in natural order, played at a fixed rate."""
+
+    def __init__(self, path: Path, fps: Fraction) -> None:
+        files = sorted(
+            (p for p in path.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()),
+            key=lambda p: natural_key(p.name),
+        )
+        if not files:
+            exts = ", ".join(sorted(IMAGE_EXTENSIONS))
+            raise UsageError(f"no images ({exts}) in directory {path}")
+        self._files = files
+        first = self._load(files[0])
+        self._size = first.shape[:2]
+        self._bits = 16 if first.dtype == np.uint16 else 8
+        working = WorkingFormat("yuv444p16le", 16)
+        self.info = SourceInfo(
+            path=path,
+            width=first.shape[1],
+            height=first.shape[0],
+            frame_rate=fps,
+            frame_count=len(files),
+            duration=len(files) / float(fps),
+            colour=RGB_WORKING_COLOUR,
+            working=working,
+            decoded_pix_fmt="rgb48le" if self._bits == 16 else "rgb24",
+            time_base=1 / fps,
+        )
+
+    def route_packets(self, sink: PacketSink) -> None:
+        """Image sequences carry no audio or subtitles."""
+
+    @staticmethod
+    def _load(file: Path) -> np.ndarray:
+        image = cv2.imread(str(file), cv2.IMREAD_ANYDEPTH | cv2.IMREAD_COLOR_RGB)
+        if image is None:
+            raise InputError(f"cannot read image {file}")
+        if image.dtype not in (np.uint8, np.uint16):
+            raise InputError(f"unsupported sample type {image.dtype} in {file}")
+        return image
+
+    def pictures(self) -> Iterator[Picture]:
+        step = 1.0 / float(self.info.frame_rate)
+        fmt = "rgb48le" if self._bits == 16 else "rgb24"
+        for index, file in enumerate(self._files):
+            image = self._load(file)
+            if image.shape[:2] != self._size or (image.dtype == np.uint16) != (self._bits == 16):
+                raise InputError(
+                    f"{file.name} is {image.shape[1]}x{image.shape[0]} {image.dtype}, but the "
+                    f"sequence started at {self._size[1]}x{self._size[0]}"
+                )
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format=fmt)
+            yield frame_to_picture(frame, self.info.working, self.info.colour, index * step)
+
+    def close(self) -> None:
+        """Nothing is held open between images."""
+
+    def __enter__(self) -> ImageSequenceSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _prepend(first: av.VideoFrame, rest: Iterator[av.VideoFrame]) -> Iterator[av.VideoFrame]:
+    yield first
+    yield from rest
+
+
+def _reason(exc: BaseException) -> str:
+    """FFmpeg's message without the errno prefix and repeated filename."""
+    text = getattr(exc, "strerror", None) or str(exc)
+    return str(text).split(";")[0].strip()

@@ -1,0 +1,316 @@
+"""Encoding: pictures become a video file (with the input's audio and subtitles) or PNG frames."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+from vidfuse.errors import OutputError, UsageError
+from vidfuse.picture import Picture
+from vidfuse.video.colour import HDR_TRANSFERS, ColourInfo, WorkingFormat, picture_to_frame, to_rgb
+from vidfuse.video.reader import SourceInfo
+
+CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mkv": "matroska", ".mov": "mov", ".webm": "webm"}
+CODECS = ("libx264", "libx265", "libsvtav1", "libvpx-vp9", "ffv1")
+
+# Per codec: default CRF, and whether it takes a "preset" option.
+_CRF_DEFAULT = {"libx264": 18, "libx265": 20, "libsvtav1": 30, "libvpx-vp9": 31}
+_PRESET_DEFAULT = {"libx264": "veryfast", "libx265": "fast", "libsvtav1": "8"}
+
+# Audio codecs each container stores as they are; anything else is re-encoded.
+_AUDIO_COPY = {
+    "mp4": {"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"},
+    "mov": {"aac", "mp3", "alac", "ac3", "eac3", "pcm_s16le", "pcm_s24le", "pcm_f32le"},
+    "webm": {"opus", "vorbis"},
+}
+_AUDIO_FALLBACK = {"mp4": "aac", "mov": "aac", "webm": "libopus", "matroska": "aac"}
+_SUBTITLE_COPY = {
+    "mp4": {"mov_text"},
+    "mov": {"mov_text"},
+    "webm": {"webvtt"},
+    "matroska": {"subrip", "ass", "ssa", "webvtt", "dvd_subtitle", "hdmv_pgs_subtitle"},
+}
+
+Warn = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class EncodeSettings:
+    """How the output is encoded; validated by :func:`check_encode_settings`."""
+
+    codec: str = "libx264"
+    crf: int | None = None
+    preset: str | None = None
+    pix_fmt: str | None = None
+    encoder_options: dict[str, str] = field(default_factory=dict)
+    keep_audio: bool = True
+
+
+def output_kind(path: Path) -> str:
+    """'video' for a known container extension, 'frames' for an extension-less path."""
+    if path.suffix.lower() in CONTAINERS:
+        return "video"
+    if path.suffix == "" or path.is_dir():
+        return "frames"
+    known = ", ".join(sorted(CONTAINERS))
+    raise UsageError(
+        f"unsupported output extension '{path.suffix}' (use {known}, or a directory for PNG frames)"
+    )
+
+
+def check_encode_settings(settings: EncodeSettings, output: Path) -> None:
+    """Fail fast on codec/container/pixel-format combinations that cannot work."""
+    if output_kind(output) != "video":
+        return
+    try:
+        codec = av.codec.Codec(settings.codec, "w")
+    except (av.error.FFmpegError, ValueError):
+        raise UsageError(
+            f"unknown codec '{settings.codec}' (try one of: {', '.join(CODECS)})"
+        ) from None
+    if codec.type != "video":
+        raise UsageError(f"'{settings.codec}' is not a video codec")
+    container = CONTAINERS[output.suffix.lower()]
+    if container == "webm" and settings.codec not in ("libvpx-vp9", "libsvtav1", "libaom-av1"):
+        raise UsageError(f".webm holds VP9 or AV1 only, not {settings.codec}; use .mkv")
+    if container in ("mp4", "mov") and settings.codec == "ffv1":
+        raise UsageError(f"{output.suffix} cannot hold ffv1; use .mkv for lossless output")
+    formats = {f.name for f in codec.video_formats or ()}
+    if settings.pix_fmt and formats and settings.pix_fmt not in formats:
+        raise UsageError(
+            f"{settings.codec} cannot encode pixel format {settings.pix_fmt} "
+            f"(it can: {', '.join(sorted(formats))})"
+        )
+
+
+def choose_pix_fmt(settings: EncodeSettings, working: WorkingFormat, colour: ColourInfo,
+                   warn: Warn) -> str:
+    """Keep the input's bit depth where the codec can; refuse to crush HDR into 8 bits."""
+    if settings.pix_fmt:
+        chosen = settings.pix_fmt
+    else:
+        formats = [f.name for f in av.codec.Codec(settings.codec, "w").video_formats or ()]
+        if settings.codec == "ffv1" and working.pix_fmt in formats:
+            return working.pix_fmt
+        wanted = "yuv420p10le" if working.bits > 8 else "yuv420p"
+        chosen = wanted if wanted in formats else "yuv420p"
+        if chosen != wanted and not colour.is_hdr:
+            warn(f"{settings.codec} cannot encode more than 8 bits; writing 8-bit {chosen}")
+    if colour.is_hdr and av.VideoFormat(chosen).components[0].bits < 10:
+        raise UsageError(
+            f"input is HDR ({HDR_TRANSFERS[colour.transfer]}); {settings.codec}/{chosen} would "
+            "crush it to 8 bits: use --codec libx265 (or libx264/libsvtav1) with 10-bit output"
+        )
+    return chosen
+
+
+class VideoFileSink:
+    """An encoder plus muxer; audio and subtitle packets are copied in as they are demuxed."""
+
+    def __init__(self, path: Path, container_path: Path, settings: EncodeSettings,
+                 info: SourceInfo, rate: Fraction, time_base: Fraction, warn: Warn) -> None:
+        self._info = info
+        self._time_base = time_base
+        self._last_pts: int | None = None
+        fmt = CONTAINERS[path.suffix.lower()]
+        self._pix_fmt = choose_pix_fmt(settings, info.working, info.colour, warn)
+        self._size = _encodable_size(info.width, info.height, self._pix_fmt, warn)
+        try:
+            self._container = av.open(str(container_path), "w", format=fmt)
+        except (av.error.FFmpegError, OSError) as exc:
+            raise OutputError(f"cannot create {path}: {exc}") from exc
+        try:
+            self._stream = self._add_video_stream(settings, rate)
+            self._copies: dict[int, av.stream.Stream] = {}
+            self._transcoders: dict[int, _AudioTranscoder] = {}
+            if settings.keep_audio:
+                self._add_passthrough(fmt, info.passthrough, warn)
+        except BaseException:
+            self._container.close()
+            raise
+
+    def _add_video_stream(self, settings: EncodeSettings, rate: Fraction) -> av.VideoStream:
+        options = {}
+        if settings.codec in _CRF_DEFAULT:
+            options["crf"] = str(settings.crf if settings.crf is not None else
+                                 _CRF_DEFAULT[settings.codec])
+            if settings.codec == "libvpx-vp9":
+                options["b"] = "0"
+        if settings.codec in _PRESET_DEFAULT:
+            options["preset"] = settings.preset or _PRESET_DEFAULT[settings.codec]
+        options.update(settings.encoder_options)
+        stream = self._container.add_stream(settings.codec, rate=rate, options=options)
+        stream.width, stream.height = self._size
+        stream.pix_fmt = self._pix_fmt
+        stream.time_base = self._time_base
+        stream.codec_context.time_base = self._time_base
+        colour = self._info.colour
+        ctx = stream.codec_context
+        ctx.colorspace = colour.matrix
+        ctx.color_range = int(colour.swscale_range)
+        ctx.color_primaries = colour.primaries
+        ctx.color_trc = colour.transfer
+        if self._info.rotation:
+            stream.set_display_rotation(self._info.rotation)
+        return stream
+
+    def _add_passthrough(self, fmt: str, streams: list[av.stream.Stream], warn: Warn) -> None:
+        for source in streams:
+            name = source.codec_context.name
+            if source.type == "audio":
+                allowed = _AUDIO_COPY.get(fmt)
+                if allowed is None or name in allowed:
+                    self._copies[source.index] = self._container.add_stream_from_template(source)
+                else:
+                    target = _AUDIO_FALLBACK[fmt]
+                    warn(f"{fmt} cannot hold {name} audio; re-encoding it to {target}")
+                    self._transcoders[source.index] = _AudioTranscoder(
+                        self._container, source, target)
+            elif name in _SUBTITLE_COPY.get(fmt, set()):
+                self._copies[source.index] = self._container.add_stream_from_template(source)
+            else:
+                warn(f"dropping {name} subtitles: {fmt} cannot hold them (use .mkv)")
+
+    def packet(self, packet: av.Packet) -> None:
+        """Copy (or re-encode) one audio/subtitle packet from the input."""
+        index = packet.stream.index
+        if index in self._copies:
+            packet.stream = self._copies[index]
+            self._container.mux(packet)
+        elif index in self._transcoders:
+            for out in self._transcoders[index].encode(packet):
+                self._container.mux(out)
+
+    def write(self, picture: Picture) -> None:
+        picture = _pad(picture, self._size)
+        frame = picture_to_frame(picture, self._info.working, self._info.colour)
+        if frame.format.name != self._pix_fmt:
+            matrix = self._info.colour.swscale_matrix(self._info.height)
+            rng = self._info.colour.swscale_range
+            frame = frame.reformat(
+                format=self._pix_fmt,
+                src_colorspace=matrix,
+                dst_colorspace=matrix,
+                src_color_range=rng,
+                dst_color_range=rng,
+            )
+        pts = round(picture.time / self._time_base)
+        if self._last_pts is not None and pts <= self._last_pts:
+            pts = self._last_pts + 1
+        self._last_pts = pts
+        frame.pts = pts
+        frame.time_base = self._time_base
+        self._mux_video(frame)
+
+    def _mux_video(self, frame: av.VideoFrame | None) -> None:
+        try:
+            self._container.mux(self._stream.encode(frame))
+        except av.error.FFmpegError as exc:
+            raise OutputError(f"encoding failed: {exc}") from exc
+
+    def close(self) -> None:
+        """Flush encoders and finish the file; must be called for the output to be valid."""
+        self._mux_video(None)
+        for transcoder in self._transcoders.values():
+            for out in transcoder.flush():
+                self._container.mux(out)
+        self._container.close()
+
+    def abort(self) -> None:
+        self._container.close()
+
+
+class _AudioTranscoder:
+    """Re-encodes one audio stream for containers that cannot hold its codec."""
+
+    def __init__(self, container: av.container.OutputContainer, source: av.AudioStream,
+                 codec: str) -> None:
+        rate = source.codec_context.sample_rate or 48000
+        if codec == "libopus":
+            rate = 48000
+        self._stream = container.add_stream(codec, rate=rate)
+        layout = source.codec_context.layout.name if source.codec_context.layout else "stereo"
+        self._stream.layout = layout
+        fmt = self._stream.codec_context.codec.audio_formats[0].name
+        self._resampler = av.AudioResampler(format=fmt, layout=layout, rate=rate)
+
+    def encode(self, packet: av.Packet) -> list[av.Packet]:
+        out: list[av.Packet] = []
+        for frame in packet.decode():
+            for resampled in self._resampler.resample(frame):
+                out.extend(self._stream.encode(resampled))
+        return out
+
+    def flush(self) -> list[av.Packet]:
+        out: list[av.Packet] = []
+        for resampled in self._resampler.resample(None):
+            out.extend(self._stream.encode(resampled))
+        out.extend(self._stream.encode(None))
+        return out
+
+
+class FrameDirectorySink:
+    """Numbered PNG files (16-bit for high-bit-depth input) in a directory."""
+
+    def __init__(self, path: Path, directory: Path, info: SourceInfo) -> None:
+        if info.colour.is_hdr:
+            raise UsageError(
+                f"input is HDR ({HDR_TRANSFERS[info.colour.transfer]}); PNG frames cannot carry "
+                "its transfer tags: write a video with --codec libx265 instead"
+            )
+        self._info = info
+        self._dir = directory
+        self._index = 0
+        try:
+            directory.mkdir()
+        except OSError as exc:
+            raise OutputError(f"cannot create {path}: {exc.strerror}") from exc
+
+    def packet(self, packet: av.Packet) -> None:
+        """PNG frames have nowhere to put audio or subtitles."""
+
+    def write(self, picture: Picture) -> None:
+        frame = picture_to_frame(picture, self._info.working, self._info.colour)
+        rgb = to_rgb(frame, self._info.colour, 8 if self._info.working.bits <= 8 else 16)
+        self._index += 1
+        target = self._dir / f"{self._index:06d}.png"
+        if not cv2.imwrite(str(target), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)):
+            raise OutputError(f"cannot write {target}")
+
+    def close(self) -> None:
+        """Every frame is complete on disk as soon as it is written."""
+
+    def abort(self) -> None:
+        """The temporary directory is removed by the caller."""
+
+
+def _encodable_size(width: int, height: int, pix_fmt: str, warn: Warn) -> tuple[int, int]:
+    needs_even_w = "420" in pix_fmt or "422" in pix_fmt
+    needs_even_h = "420" in pix_fmt
+    new_w = width + (width % 2 if needs_even_w else 0)
+    new_h = height + (height % 2 if needs_even_h else 0)
+    if (new_w, new_h) != (width, height):
+        warn(f"{pix_fmt} needs even dimensions: padding {width}x{height} to {new_w}x{new_h} "
+             "by repeating the last column/row")
+    return new_w, new_h
+
+
+def _pad(picture: Picture, size: tuple[int, int]) -> Picture:
+    width, height = size
+    if (picture.width, picture.height) == (width, height):
+        return picture
+    sx = round(picture.width / picture.u.shape[1])
+    sy = round(picture.height / picture.u.shape[0])
+
+    def grow(plane: np.ndarray, h: int, w: int) -> np.ndarray:
+        return np.pad(plane, ((0, h - plane.shape[0]), (0, w - plane.shape[1])), mode="edge")
+
+    ch, cw = -(-height // sy), -(-width // sx)
+    return Picture(grow(picture.y, height, width), grow(picture.u, ch, cw),
+                   grow(picture.v, ch, cw), picture.bits, picture.time)
