@@ -26,7 +26,7 @@ from vidfuse.video.writer import (
 )
 
 FACTORS = (2, 4, 8)
-DEFAULT_SCENE_THRESHOLD = 0.6
+DEFAULT_SCENE_THRESHOLD = 0.3
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,214 @@
+"""End-to-end behaviour of `upscale` on small real (generated) videos."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+import pytest
+from clips import frame_times, moving_frames, read_frames, write_clip
+
+from vidfuse import EncodeSettings, UpscaleOptions, upscale
+from vidfuse.metrics import psnr
+
+LOSSLESS = EncodeSettings(codec="ffv1")
+
+
+@pytest.mark.parametrize("factor", [2, 4, 8])
+def test_factor_keeps_every_input_frame_and_the_duration(lossless_clip: Path, tmp_path: Path,
+                                                         factor: int) -> None:
+    out = tmp_path / "out.mkv"
+    result = upscale(UpscaleOptions(lossless_clip, out, factor=factor, encode=LOSSLESS))
+    source, made = read_frames(lossless_clip), read_frames(out)
+    assert len(made) == factor * len(source) == result.frames_out
+    for i, frame in enumerate(source):
+        assert psnr(frame, made[factor * i]) > 50
+    with av.open(str(out)) as container:
+        assert container.streams.video[0].average_rate == 25 * factor
+    times = frame_times(out)
+    assert times[factor] == pytest.approx(0.04, abs=1e-3)
+    assert times[-1] == pytest.approx(11 * 0.04 + (factor - 1) * 0.04 / factor, abs=2e-3)
+
+
+def test_interpolated_frames_follow_the_motion(tmp_path: Path) -> None:
+    frames = moving_frames(9, 64, 96, step=(4, 2))
+    clip = write_clip(tmp_path / "move.mkv", frames[0::2])
+    out = tmp_path / "out.mkv"
+    upscale(UpscaleOptions(clip, out, engine="flow", encode=LOSSLESS))
+    made = read_frames(out)
+    middle = [psnr(frames[2 * i + 1][8:-8, 8:-8], made[2 * i + 1][8:-8, 8:-8]) for i in range(4)]
+    blended = [psnr(frames[2 * i + 1][8:-8, 8:-8],
+                    ((frames[2 * i].astype(int) + frames[2 * i + 2]) // 2)[8:-8, 8:-8])
+               for i in range(4)]
+    assert min(middle) > 30
+    assert np.mean(middle) > np.mean(blended) + 5
+
+
+def test_target_fps_25_to_30_keeps_duration(lossless_clip: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.mkv"
+    upscale(UpscaleOptions(lossless_clip, out, fps=Fraction(30), encode=LOSSLESS))
+    times = frame_times(out)
+    assert len(times) == 12 * 30 // 25 + 1  # 0.48 s at 30 fps -> ceil(14.4) frames
+    assert np.allclose(np.diff(times), 1 / 30, atol=1.5e-3)
+    # Instants that coincide with input frames (t = 0 and 0.2 s) reuse them exactly.
+    source, made = read_frames(lossless_clip), read_frames(out)
+    assert psnr(source[0], made[0]) > 50 and psnr(source[5], made[6]) > 50
+
+
+def test_variable_frame_rate_new_frames_sit_halfway(tmp_path: Path) -> None:
+    pts = [0, 40, 120, 140, 240, 280]  # milliseconds, irregular
+    clip = write_clip(tmp_path / "vfr.mkv", moving_frames(6, 64, 96), pts=pts,
+                      time_base=Fraction(1, 1000))
+    out = tmp_path / "out.mkv"
+    upscale(UpscaleOptions(clip, out, encode=LOSSLESS))
+    times = np.round(np.array(frame_times(out)) * 1000)
+    assert list(times) == [0, 20, 40, 80, 120, 130, 140, 190, 240, 260, 280, 300]
+
+
+def test_scene_cut_repeats_instead_of_morphing(tmp_path: Path) -> None:
+    second_shot = [f // 3 for f in moving_frames(4, 64, 96, seed=2)]  # another, darker scene
+    frames = moving_frames(4, 64, 96, seed=1) + second_shot
+    clip = write_clip(tmp_path / "cut.mkv", frames)
+    out = tmp_path / "out.mkv"
+    result = upscale(UpscaleOptions(clip, out, encode=LOSSLESS))
+    made = read_frames(out)
+    assert result.scene_cuts == 1
+    assert psnr(made[6], made[7]) == float("inf")  # frame 3 repeated across the cut
+    no_cut = upscale(UpscaleOptions(clip, tmp_path / "nocut.mkv", scene_threshold=0,
+                                    encode=LOSSLESS))
+    assert no_cut.scene_cuts == 0
+
+
+def test_audio_is_copied_unchanged_and_in_sync(audio_clip: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.mp4"
+    upscale(UpscaleOptions(audio_clip, out))
+    with av.open(str(audio_clip)) as a, av.open(str(out)) as b:
+        src = [bytes(p) for p in a.demux(audio=0) if p.size]
+        dst = [bytes(p) for p in b.demux(audio=0) if p.size]
+        assert dst == src  # packets copied, not re-encoded
+    with av.open(str(out)) as b:
+        audio, video = b.streams.audio[0], b.streams.video[0]
+        assert float(audio.duration * audio.time_base) == pytest.approx(2.0, abs=0.05)
+        assert float(video.duration * video.time_base) == pytest.approx(2.0, abs=0.05)
+        assert video.frames == 100
+
+
+def test_no_audio_drops_it(audio_clip: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.mp4"
+    upscale(UpscaleOptions(audio_clip, out, encode=EncodeSettings(keep_audio=False)))
+    with av.open(str(out)) as container:
+        assert not container.streams.audio
+
+
+def test_webm_reencodes_aac_audio_to_opus(audio_clip: Path, tmp_path: Path) -> None:
+    warnings: list[str] = []
+
+    class Collect:
+        def started(self, *args: object) -> None: ...
+        def advanced(self, *args: object) -> None: ...
+        def warning(self, message: str) -> None:
+            warnings.append(message)
+
+    out = tmp_path / "out.webm"
+    upscale(UpscaleOptions(audio_clip, out, encode=EncodeSettings(codec="libvpx-vp9")),
+            Collect())
+    with av.open(str(out)) as container:
+        assert container.streams.audio[0].codec_context.name == "opus"
+        assert float(container.duration / 1e6) == pytest.approx(2.0, abs=0.1)
+    assert any("re-encoding" in w for w in warnings)
+
+
+def test_full_range_bt709_round_trips_without_colour_shift(tmp_path: Path) -> None:
+    frames = moving_frames(4, 64, 96)
+    clip = write_clip(tmp_path / "full.mkv", frames, full_range=True, matrix=1)
+    out = tmp_path / "out.mkv"
+    upscale(UpscaleOptions(clip, out, encode=LOSSLESS))
+    with av.open(str(out)) as container:
+        ctx = container.streams.video[0].codec_context
+        assert (int(ctx.color_range), int(ctx.colorspace)) == (2, 1)
+    made, source = read_frames(out), read_frames(clip)
+    assert psnr(source[1], made[2]) > 50
+    # The mean colour must not move (a range or matrix mix-up shifts it by several levels).
+    assert np.abs(made[2].mean(axis=(0, 1)) - source[1].mean(axis=(0, 1))).max() < 0.5
+
+
+def test_ten_bit_input_keeps_its_precision(tmp_path: Path) -> None:
+    ramp = np.linspace(0, 65535, 64 * 96, dtype=np.float64).reshape(64, 96)
+    frames = [np.repeat(ramp[..., None], 3, axis=2).astype(np.uint16) for _ in range(3)]
+    clip = write_clip(tmp_path / "ten.mkv", frames, pix_fmt="yuv420p10le")
+    lossless = tmp_path / "out.mkv"
+    upscale(UpscaleOptions(clip, lossless, encode=LOSSLESS))
+    with av.open(str(lossless)) as container:
+        frame = next(container.decode(video=0))
+        assert frame.format.name == "yuv420p10le"
+        luma = frame.to_ndarray(format="gray16le")
+    assert len(np.unique(luma)) > 700  # an 8-bit detour would leave at most 220 levels
+    assert psnr(read_frames(clip, "rgb48le")[1], read_frames(lossless, "rgb48le")[2],
+                peak=65535) > 50
+    encoded = tmp_path / "out.mp4"
+    upscale(UpscaleOptions(clip, encoded))
+    with av.open(str(encoded)) as container:
+        assert container.streams.video[0].codec_context.pix_fmt == "yuv420p10le"
+
+
+def test_hdr_input_refused_for_an_8_bit_codec(tmp_path: Path) -> None:
+    from vidfuse.errors import UsageError
+
+    frames = [(f.astype(np.uint16) * 257) for f in moving_frames(3, 64, 96)]
+    clip = write_clip(tmp_path / "pq.mkv", frames, pix_fmt="yuv420p10le", transfer=16)
+    with pytest.raises(UsageError, match="HDR"):
+        upscale(UpscaleOptions(clip, tmp_path / "out.webm",
+                               encode=EncodeSettings(codec="libvpx-vp9")))
+    out = tmp_path / "out.mkv"
+    upscale(UpscaleOptions(clip, out, encode=EncodeSettings(codec="libx265")))
+    with av.open(str(out)) as container:
+        ctx = container.streams.video[0].codec_context
+        assert ctx.pix_fmt == "yuv420p10le" and int(ctx.color_trc) == 16
+    assert not (tmp_path / "out.webm").exists()
+
+
+def test_rotation_is_kept(tmp_path: Path) -> None:
+    clip = write_clip(tmp_path / "rot.mp4", moving_frames(3, 64, 96), codec="libx264",
+                      pix_fmt="yuv420p", rotation=90)
+    out = tmp_path / "out.mp4"
+    upscale(UpscaleOptions(clip, out))
+    with av.open(str(out)) as container:
+        assert next(container.decode(video=0)).rotation == 90
+
+
+def test_odd_size_is_padded_with_a_warning(tmp_path: Path) -> None:
+    warnings: list[str] = []
+
+    class Collect:
+        def started(self, *args: object) -> None: ...
+        def advanced(self, *args: object) -> None: ...
+        def warning(self, message: str) -> None:
+            warnings.append(message)
+
+    clip = write_clip(tmp_path / "odd.mkv", moving_frames(3, 63, 95))
+    out = tmp_path / "out.mp4"
+    upscale(UpscaleOptions(clip, out), Collect())
+    with av.open(str(out)) as container:
+        stream = container.streams.video[0]
+        assert (stream.width, stream.height) == (96, 64)
+    assert any("padding 95x63 to 96x64" in w for w in warnings)
+
+
+def test_image_directory_in_png_directory_out(tmp_path: Path) -> None:
+    frames_in = tmp_path / "shots"
+    frames_in.mkdir()
+    frames = moving_frames(4, 48, 64)
+    for i, rgb in enumerate(frames):  # natural order: 2 before 10
+        cv2.imwrite(str(frames_in / f"f{[1, 2, 10, 11][i]}.png"),
+                    cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    out = tmp_path / "frames"
+    result = upscale(UpscaleOptions(frames_in, out, image_fps=Fraction(24)))
+    written = sorted(out.iterdir())
+    assert [p.name for p in written[:2]] == ["000001.png", "000002.png"]
+    assert len(written) == result.frames_out == 8
+    for i, rgb in enumerate(frames):
+        back = cv2.cvtColor(cv2.imread(str(written[2 * i])), cv2.COLOR_BGR2RGB)
+        assert psnr(rgb, back) > 50
