@@ -19,8 +19,7 @@ def minterpolate(pictures: Iterable[Picture], fmt: WorkingFormat, colour: Colour
     """
     graph: av.filter.Graph | None = None
     source = sink = None
-    index = 0
-    for picture in pictures:
+    for index, picture in enumerate(pictures):
         frame = picture_to_frame(picture, fmt, colour)
         if graph is None:
             graph = av.filter.Graph()
@@ -33,7 +32,6 @@ def minterpolate(pictures: Iterable[Picture], fmt: WorkingFormat, colour: Colour
             graph.configure()
         frame.pts = index
         frame.time_base = 1 / in_rate
-        index += 1
         graph.push(frame)
         yield from _drain(graph, fmt, colour, out_rate)
     if graph is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import tempfile
 import time
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -63,8 +63,11 @@ class UpscaleOptions:
         parent = self.output.resolve().parent
         if not parent.is_dir():
             raise UsageError(f"output directory does not exist: {parent}")
-        if not os.access(parent, os.W_OK):
-            raise UsageError(f"output directory is not writable: {parent}")
+        try:  # os.access() says yes to root even where the filesystem refuses
+            with tempfile.TemporaryFile(dir=parent):
+                pass
+        except OSError:
+            raise UsageError(f"output directory is not writable: {parent}") from None
         check_encode_settings(self.encode, self.output)
 
 

@@ -2,8 +2,10 @@
 
 Motion is estimated once per pair on luma (where motion lives) at a reduced resolution, then
 every requested instant is synthesised by warping both neighbours towards it and blending them
-with weights that fall where forward and backward flow disagree (occlusions). Chroma follows
-the same motion at its own resolution.
+with weights that fall where forward and backward flow disagree (occlusions). All motion and
+weight arithmetic happens at the reduced resolution; only the final warps and the blend touch
+full-resolution pixels, in the samples' own integer type. Chroma follows the same motion at
+its own resolution.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from vidfuse.picture import Picture
 _FLOW_WIDTH = 640
 # Forward-backward disagreement (in pixels) at which a pixel counts as half occluded.
 _OCCLUSION_PIXELS = 1.5
+# Keeps a weight positive where both sides are occluded, falling back to a plain cross-fade.
+_WEIGHT_FLOOR = 1e-3
 
 
 @register("flow", "OpenCV DIS optical flow, bidirectional warping, occlusion-aware blending")
@@ -31,6 +35,7 @@ class FlowInterpolator:
         # OpenCV's DIS runs on the CPU only.
         self.device = "cpu"
         self._dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+        self._grids: dict[tuple[int, int], np.ndarray] = {}
 
     def reset(self) -> None:
         """Each pair's flow is computed from scratch; nothing to forget."""
@@ -38,34 +43,49 @@ class FlowInterpolator:
     def interpolate(self, a: Picture, b: Picture, ts: Sequence[float]) -> list[Picture]:
         if not ts:
             return []
-        forward, backward = self._bidirectional_flow(a, b)
-        visible_a = _visibility(forward, backward)
-        visible_b = _visibility(backward, forward)
-        planes_a, planes_b = a.planes_float(), b.planes_float()
+        scale = min(1.0, _FLOW_WIDTH / a.width)
+        small_a, small_b = _luma8(a, scale), _luma8(b, scale)
+        forward = self._dis.calc(small_a, small_b, None)
+        backward = self._dis.calc(small_b, small_a, None)
+        visible_a = _visibility(forward, backward, self._grid(forward.shape[:2]))
+        visible_b = _visibility(backward, forward, self._grid(forward.shape[:2]))
+        chroma_a = cv2.merge([a.u, a.v])
+        chroma_b = cv2.merge([b.u, b.v])
         results = []
         for t in ts:
             flow_ta = -(1 - t) * t * forward + t * t * backward
             flow_tb = (1 - t) * (1 - t) * forward - t * (1 - t) * backward
-            planes = [
-                _blend_warped(pa, pb, flow_ta, flow_tb, visible_a, visible_b, t)
-                for pa, pb in zip(planes_a, planes_b, strict=True)
-            ]
-            results.append(Picture.from_float(*planes, bits=a.bits, time=a.time))
+            grid = self._grid(flow_ta.shape[:2])
+            weight_a = (1 - t) * (_warp(visible_a, flow_ta, grid) + _WEIGHT_FLOOR)
+            weight_b = t * (_warp(visible_b, flow_tb, grid) + _WEIGHT_FLOOR)
+            share_a = weight_a / (weight_a + weight_b)
+            y = self._warp_and_mix(a.y, b.y, flow_ta, flow_tb, share_a)
+            uv = self._warp_and_mix(chroma_a, chroma_b, flow_ta, flow_tb, share_a)
+            u, v = cv2.split(uv)
+            results.append(Picture(y, u, v, a.bits, a.time))
         return results
 
-    def _bidirectional_flow(self, a: Picture, b: Picture) -> tuple[np.ndarray, np.ndarray]:
-        """Full-resolution flow a->b and b->a, estimated on downscaled 8-bit luma."""
-        scale = min(1.0, _FLOW_WIDTH / a.width)
-        ya, yb = _luma8(a, scale), _luma8(b, scale)
-        forward = self._dis.calc(ya, yb, None)
-        backward = self._dis.calc(yb, ya, None)
-        if scale == 1.0:
-            return forward, backward
-        size = (a.width, a.height)
-        return (
-            cv2.resize(forward, size, interpolation=cv2.INTER_LINEAR) / scale,
-            cv2.resize(backward, size, interpolation=cv2.INTER_LINEAR) / scale,
-        )
+    def _grid(self, shape: tuple[int, int]) -> np.ndarray:
+        """Pixel coordinates as a 2-channel float map, cached per size."""
+        if shape not in self._grids:
+            ys, xs = np.mgrid[0 : shape[0], 0 : shape[1]].astype(np.float32)
+            self._grids[shape] = np.dstack([xs, ys])
+        return self._grids[shape]
+
+    def _warp_and_mix(self, plane_a: np.ndarray, plane_b: np.ndarray, flow_ta: np.ndarray,
+                      flow_tb: np.ndarray, share_a: np.ndarray) -> np.ndarray:
+        """Warp both planes to time t at their own resolution and mix them by ``share_a``."""
+        height, width = plane_a.shape[:2]
+        grid = self._grid((height, width))
+        warped_a = _warp(plane_a, _resize_flow(flow_ta, width, height), grid)
+        warped_b = _warp(plane_b, _resize_flow(flow_tb, width, height), grid)
+        share = cv2.resize(share_a, (width, height), interpolation=cv2.INTER_LINEAR)
+        if plane_a.dtype == np.uint8:
+            return cv2.blendLinear(warped_a, warped_b, share, 1.0 - share)
+        if warped_a.ndim == 3:
+            share = share[..., None]
+        mixed = warped_b + share * (warped_a.astype(np.float32) - warped_b)
+        return np.clip(mixed + 0.5, 0, np.iinfo(plane_a.dtype).max).astype(plane_a.dtype)
 
 
 def _luma8(picture: Picture, scale: float) -> np.ndarray:
@@ -76,37 +96,22 @@ def _luma8(picture: Picture, scale: float) -> np.ndarray:
     return cv2.resize(luma, size, interpolation=cv2.INTER_AREA)
 
 
-def _visibility(flow: np.ndarray, other: np.ndarray) -> np.ndarray:
+def _resize_flow(flow: np.ndarray, width: int, height: int) -> np.ndarray:
+    """A flow field resampled to another resolution, with its vectors rescaled to match."""
+    if flow.shape[:2] == (height, width):
+        return flow
+    resized = cv2.resize(flow, (width, height), interpolation=cv2.INTER_LINEAR)
+    return resized * np.array([width / flow.shape[1], height / flow.shape[0]], np.float32)
+
+
+def _visibility(flow: np.ndarray, other: np.ndarray, grid: np.ndarray) -> np.ndarray:
     """How surely each pixel is seen in the other frame: 1 where the flows agree, ~0 where not."""
-    back = _warp(other, flow)
+    back = _warp(other, flow, grid)
     error = np.sum((flow + back) ** 2, axis=2)
     return np.exp(-error / (2 * _OCCLUSION_PIXELS**2)).astype(np.float32)
 
 
-def _warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
+def _warp(image: np.ndarray, flow: np.ndarray, grid: np.ndarray) -> np.ndarray:
     """Sample ``image`` at x + flow(x) (backward warping), clamping at the borders."""
-    height, width = flow.shape[:2]
-    grid_x, grid_y = np.meshgrid(np.arange(width, dtype=np.float32),
-                                 np.arange(height, dtype=np.float32))
-    return cv2.remap(image, grid_x + flow[..., 0], grid_y + flow[..., 1], cv2.INTER_LINEAR,
+    return cv2.remap(image, grid + flow, None, cv2.INTER_LINEAR,
                      borderMode=cv2.BORDER_REPLICATE)
-
-
-def _blend_warped(plane_a: np.ndarray, plane_b: np.ndarray, flow_ta: np.ndarray,
-                  flow_tb: np.ndarray, visible_a: np.ndarray, visible_b: np.ndarray,
-                  t: float) -> np.ndarray:
-    """Warp both planes to time t and mix them, trusting each where it is visible."""
-    height, width = plane_a.shape
-    if (height, width) != flow_ta.shape[:2]:
-        # Chroma plane: the same motion, measured in chroma pixels.
-        sx, sy = width / flow_ta.shape[1], height / flow_ta.shape[0]
-        scale = np.array([sx, sy], dtype=np.float32)
-        flow_ta = cv2.resize(flow_ta, (width, height), interpolation=cv2.INTER_AREA) * scale
-        flow_tb = cv2.resize(flow_tb, (width, height), interpolation=cv2.INTER_AREA) * scale
-        visible_a = cv2.resize(visible_a, (width, height), interpolation=cv2.INTER_AREA)
-        visible_b = cv2.resize(visible_b, (width, height), interpolation=cv2.INTER_AREA)
-    warped_a = _warp(plane_a, flow_ta)
-    warped_b = _warp(plane_b, flow_tb)
-    weight_a = (1 - t) * (_warp(visible_a, flow_ta) + 1e-3)
-    weight_b = t * (_warp(visible_b, flow_tb) + 1e-3)
-    return (weight_a * warped_a + weight_b * warped_b) / (weight_a + weight_b)

@@ -67,8 +67,9 @@ class ColourInfo:
             return table.get(code, "unspecified" if code == UNSPECIFIED else f"code {code}")
 
         return (
-            f"{'full' if self.full_range else 'limited'} range, matrix "
-            f"{name(_MATRIX_NAMES, self.matrix)}, primaries {name(_PRIMARIES_NAMES, self.primaries)}, "
+            f"{'full' if self.full_range else 'limited'} range, "
+            f"matrix {name(_MATRIX_NAMES, self.matrix)}, "
+            f"primaries {name(_PRIMARIES_NAMES, self.primaries)}, "
             f"transfer {name(_TRC_NAMES, self.transfer)}"
         )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -66,7 +67,7 @@ def probe(path: Path) -> MediaInfo:
             )
     except av.error.FFmpegError as exc:
         raise InputError(f"cannot read {path}: {exc}") from exc
-    gaps = sorted(b - a for a, b in zip(times, times[1:], strict=False))
+    gaps = sorted(b - a for a, b in itertools.pairwise(times))
     median = gaps[len(gaps) // 2] if gaps else 0.0
     vfr = bool(median) and any(abs(g - median) > _VFR_TOLERANCE * median for g in gaps)
     duration = (times[-1] - times[0] + median) if times else 0.0

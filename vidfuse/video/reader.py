@@ -56,7 +56,9 @@ def natural_key(name: str) -> list[object]:
     return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name)]
 
 
-def open_source(path: Path, image_fps: Fraction | None = None) -> VideoFileSource | ImageSequenceSource:
+def open_source(
+    path: Path, image_fps: Fraction | None = None
+) -> VideoFileSource | ImageSequenceSource:
     """Open a video file, or a directory of images played at ``image_fps``."""
     if not path.exists():
         raise UsageError(f"input not found: {path}")

@@ -1,0 +1,161 @@
+"""The command line as a user runs it: exit codes, one-line errors, no stray outputs."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from clips import moving_frames, write_clip
+from typer.testing import CliRunner
+
+from vidfuse.cli import app
+
+runner = CliRunner()
+
+
+def run_cli(*args: str | Path) -> tuple[int, str]:
+    result = runner.invoke(app, [str(a) for a in args])
+    return result.exit_code, result.output
+
+
+def assert_one_line_error(output: str, fragment: str) -> None:
+    """The error is a single line, the last one printed, and no traceback appears."""
+    lines = [line for line in output.strip().splitlines() if line.strip()]
+    assert [line for line in lines if line.startswith("error:")] == lines[-1:], output
+    assert fragment in lines[-1], output
+    assert "Traceback" not in output
+
+
+def test_upscale_writes_output_and_summary(lossless_clip: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.mp4"
+    code, output = run_cli("upscale", lossless_clip, "--out", out)
+    assert code == 0, output
+    assert out.exists()
+    assert "12 -> 24 frames" in output and "engine flow on cpu" in output
+
+
+def test_info_describes_streams(audio_clip: Path) -> None:
+    code, output = run_cli("info", audio_clip)
+    assert code == 0, output
+    for fragment in ("h264 96x64", "25.000 fps average (constant)", "50", "aac", "48000 Hz"):
+        assert fragment in output
+
+
+@pytest.fixture(scope="module")
+def bad_inputs(tmp_path_factory: pytest.TempPathFactory, audio_clip: Path) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("bad")
+    (root / "empty_dir").mkdir()
+    (root / "text.mp4").write_text("this is not a video\n" * 20)
+    (root / "zero.mp4").write_bytes(b"")
+    data = audio_clip.read_bytes()
+    (root / "truncated.mp4").write_bytes(data[: len(data) // 2])
+    one = write_clip(root / "one.mkv", moving_frames(1, 64, 96))
+    import av  # an audio-only file
+
+    with av.open(str(root / "audio.m4a"), "w") as container, av.open(str(audio_clip)) as src:
+        stream = container.add_stream_from_template(src.streams.audio[0])
+        for packet in src.demux(audio=0):
+            if packet.dts is not None:
+                packet.stream = stream
+                container.mux(packet)
+    return {"empty_dir": root / "empty_dir", "text": root / "text.mp4", "zero": root / "zero.mp4",
+            "truncated": root / "truncated.mp4", "one": one, "audio": root / "audio.m4a"}
+
+
+@pytest.mark.parametrize(
+    ("name", "code", "fragment"),
+    [
+        ("missing", 2, "input not found"),
+        ("empty_dir", 2, "no images"),
+        ("text", 1, "cannot read"),
+        ("zero", 1, "empty file"),
+        ("truncated", 1, "cannot read"),
+        ("audio", 1, "no video stream"),
+        ("one", 1, "at least 2"),
+    ],
+)
+def test_bad_input_gives_one_line_and_exit_code(bad_inputs: dict[str, Path], tmp_path: Path,
+                                                name: str, code: int, fragment: str) -> None:
+    source = bad_inputs.get(name, tmp_path / "missing.mp4")
+    out = tmp_path / "out.mp4"
+    exit_code, output = run_cli("upscale", source, "--out", out)
+    assert exit_code == code, output
+    assert_one_line_error(output, fragment)
+    assert not out.exists()
+    assert not [p for p in tmp_path.iterdir() if "partial" in p.name]
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--out", "{tmp}/out.avi"], "unsupported output extension"),
+        (["--out", "{tmp}/nowhere/out.mp4"], "does not exist"),
+        (["--out", "{tmp}/out.mp4", "--codec", "libnope"], "unknown codec"),
+        (["--out", "{tmp}/out.mp4", "--factor", "3"], "--factor must be one of 2, 4, 8"),
+        (["--out", "{tmp}/out.mp4", "--fps", "fast"], "--fps takes a number"),
+        (["--out", "{tmp}/out.mp4", "--engine", "magic"], "unknown engine"),
+        (["--out", "{tmp}/out.mp4", "--device", "cuda:7"], "cuda:7 requested"),
+        (["--out", "{tmp}/out.mp4", "--codec", "ffv1"], "cannot hold ffv1"),
+    ],
+)
+def test_usage_errors_exit_2(lossless_clip: Path, tmp_path: Path, args: list[str],
+                             fragment: str) -> None:
+    exit_code, output = run_cli("upscale", lossless_clip,
+                                *[a.replace("{tmp}", str(tmp_path)) for a in args])
+    assert exit_code == 2, output
+    assert_one_line_error(output, fragment)
+
+
+def test_unwritable_output_directory(lossless_clip: Path, tmp_path: Path) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    target = locked if os.geteuid() != 0 else Path("/sys")  # root ignores permission bits
+    exit_code, output = run_cli("upscale", lossless_clip, "--out", target / "out.mp4")
+    assert exit_code == 2, output
+    assert_one_line_error(output, "not writable")
+
+
+def test_existing_output_needs_overwrite_and_input_is_never_replaced(lossless_clip: Path,
+                                                                      tmp_path: Path) -> None:
+    out = tmp_path / "out.mp4"
+    out.write_bytes(b"precious")
+    exit_code, output = run_cli("upscale", lossless_clip, "--out", out)
+    assert exit_code == 2 and out.read_bytes() == b"precious"
+    assert_one_line_error(output, "--overwrite")
+    assert run_cli("upscale", lossless_clip, "--out", out, "--overwrite")[0] == 0
+    assert out.stat().st_size > 1000
+    before = lossless_clip.read_bytes()
+    exit_code, output = run_cli("upscale", lossless_clip, "--out", lossless_clip, "--overwrite")
+    assert exit_code == 2 and lossless_clip.read_bytes() == before
+    assert_one_line_error(output, "overwrite the input")
+
+
+def test_debug_shows_the_traceback(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["--debug", "upscale", str(tmp_path / "missing.mp4"),
+                                 "--out", str(tmp_path / "o.mp4")])
+    assert result.exit_code != 0 and result.exception is not None
+
+
+def test_sigint_leaves_nothing_behind(tmp_path: Path) -> None:
+    clip = write_clip(tmp_path / "long.mp4", moving_frames(400, 240, 320), codec="libx264",
+                      pix_fmt="yuv420p")
+    out = tmp_path / "out.mp4"
+    proc = subprocess.Popen([sys.executable, "-m", "vidfuse", "upscale", str(clip), "--out",
+                             str(out), "--engine", "flow"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not [p for p in tmp_path.iterdir() if "partial" in p.name]:
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.05)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["long.mp4"]

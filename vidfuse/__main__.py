@@ -1,0 +1,5 @@
+"""`python -m vidfuse` runs the command line."""
+
+from vidfuse.cli import main
+
+main()
