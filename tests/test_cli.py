@@ -159,3 +159,32 @@ def test_sigint_leaves_nothing_behind(tmp_path: Path) -> None:
     assert proc.returncode == 130, stderr
     assert "interrupted" in stderr and "Traceback" not in stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["long.mp4"]
+
+
+def test_info_flags_variable_frame_rate(tmp_path: Path) -> None:
+    from fractions import Fraction
+
+    clip = write_clip(tmp_path / "vfr.mkv", moving_frames(6, 64, 96),
+                      pts=[0, 40, 120, 140, 240, 280], time_base=Fraction(1, 1000))
+    code, output = run_cli("info", clip)
+    assert code == 0 and "(variable)" in output and "frames      6" in output
+
+
+def test_progress_bar_on_a_terminal(lossless_clip: Path, tmp_path: Path,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from rich.console import Console
+
+    import vidfuse.cli
+
+    screen = io.StringIO()
+    monkeypatch.setattr(vidfuse.cli, "err", Console(file=screen, force_terminal=True, width=120))
+    code, _ = run_cli("upscale", lossless_clip, "--out", tmp_path / "o.mp4")
+    assert code == 0
+    text = screen.getvalue()
+    assert "12/12" in text and "fps" in text and "done:" in text
+    quiet = io.StringIO()
+    monkeypatch.setattr(vidfuse.cli, "err", Console(file=quiet, force_terminal=True))
+    assert run_cli("upscale", lossless_clip, "--out", tmp_path / "q.mp4", "--quiet")[0] == 0
+    assert quiet.getvalue() == ""

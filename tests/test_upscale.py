@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 import pytest
 from clips import frame_times, moving_frames, read_frames, write_clip
+from recording import RecordingObserver
 
 from vidfuse import EncodeSettings, UpscaleOptions, upscale
 from vidfuse.metrics import psnr
@@ -104,21 +105,15 @@ def test_no_audio_drops_it(audio_clip: Path, tmp_path: Path) -> None:
 
 
 def test_webm_reencodes_aac_audio_to_opus(audio_clip: Path, tmp_path: Path) -> None:
-    warnings: list[str] = []
-
-    class Collect:
-        def started(self, *args: object) -> None: ...
-        def advanced(self, *args: object) -> None: ...
-        def warning(self, message: str) -> None:
-            warnings.append(message)
+    observer = RecordingObserver()
 
     out = tmp_path / "out.webm"
     upscale(UpscaleOptions(audio_clip, out, encode=EncodeSettings(codec="libvpx-vp9")),
-            Collect())
+            observer)
     with av.open(str(out)) as container:
         assert container.streams.audio[0].codec_context.name == "opus"
         assert float(container.duration / 1e6) == pytest.approx(2.0, abs=0.1)
-    assert any("re-encoding" in w for w in warnings)
+    assert any("re-encoding" in w for w in observer.warnings)
 
 
 def test_full_range_bt709_round_trips_without_colour_shift(tmp_path: Path) -> None:
@@ -180,21 +175,15 @@ def test_rotation_is_kept(tmp_path: Path) -> None:
 
 
 def test_odd_size_is_padded_with_a_warning(tmp_path: Path) -> None:
-    warnings: list[str] = []
-
-    class Collect:
-        def started(self, *args: object) -> None: ...
-        def advanced(self, *args: object) -> None: ...
-        def warning(self, message: str) -> None:
-            warnings.append(message)
+    observer = RecordingObserver()
 
     clip = write_clip(tmp_path / "odd.mkv", moving_frames(3, 63, 95))
     out = tmp_path / "out.mp4"
-    upscale(UpscaleOptions(clip, out), Collect())
+    upscale(UpscaleOptions(clip, out), observer)
     with av.open(str(out)) as container:
         stream = container.streams.video[0]
         assert (stream.width, stream.height) == (96, 64)
-    assert any("padding 95x63 to 96x64" in w for w in warnings)
+    assert any("padding 95x63 to 96x64" in w for w in observer.warnings)
 
 
 def test_image_directory_in_png_directory_out(tmp_path: Path) -> None:
@@ -212,3 +201,29 @@ def test_image_directory_in_png_directory_out(tmp_path: Path) -> None:
     for i, rgb in enumerate(frames):
         back = cv2.cvtColor(cv2.imread(str(written[2 * i])), cv2.COLOR_BGR2RGB)
         assert psnr(rgb, back) > 50
+
+
+def test_subtitles_are_kept_where_the_container_can_hold_them(tmp_path: Path) -> None:
+    srt = tmp_path / "s.srt"
+    srt.write_text("1\n00:00:00,080 --> 00:00:00,300\nHello world\n\n")
+    plain = write_clip(tmp_path / "plain.mkv", moving_frames(10, 48, 64))
+    clip = tmp_path / "subs.mkv"
+    with av.open(str(clip), "w") as dst, av.open(str(plain)) as video, \
+            av.open(str(srt)) as subs:
+        streams = {id(s): dst.add_stream_from_template(s)
+                   for s in (video.streams.video[0], subs.streams[0])}
+        for src in (subs, video):
+            for packet in src.demux():
+                if packet.dts is not None:
+                    packet.stream = streams[id(packet.stream)]
+                    dst.mux(packet)
+    out = tmp_path / "out.mkv"
+    upscale(UpscaleOptions(clip, out, encode=LOSSLESS))
+    with av.open(str(out)) as container:
+        cues = [(bytes(p), float(p.pts * p.time_base)) for p in container.demux(subtitles=0)
+                if p.size]
+    assert cues == [(b"Hello world", 0.08)]
+    observer = RecordingObserver()
+
+    upscale(UpscaleOptions(clip, tmp_path / "out.mp4"), observer)
+    assert any("dropping srt subtitles" in w for w in observer.warnings)

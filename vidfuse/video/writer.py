@@ -34,7 +34,7 @@ _SUBTITLE_COPY = {
     "mp4": {"mov_text"},
     "mov": {"mov_text"},
     "webm": {"webvtt"},
-    "matroska": {"subrip", "ass", "ssa", "webvtt", "dvd_subtitle", "hdmv_pgs_subtitle"},
+    "matroska": {"srt", "subrip", "ass", "ssa", "webvtt", "dvd_subtitle", "hdmv_pgs_subtitle"},
 }
 
 Warn = Callable[[str], None]

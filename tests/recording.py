@@ -1,0 +1,22 @@
+"""An observer for tests that records what `upscale` reports."""
+
+from __future__ import annotations
+
+from vidfuse.engines import Interpolator
+from vidfuse.pipeline import StreamCounts
+from vidfuse.video.reader import SourceInfo
+
+
+class RecordingObserver:
+    def __init__(self) -> None:
+        self.warnings: list[str] = []
+        self.progress: list[int] = []
+
+    def started(self, info: SourceInfo, engine: Interpolator) -> None:
+        self.info = info
+
+    def advanced(self, counts: StreamCounts) -> None:
+        self.progress.append(counts.frames_in)
+
+    def warning(self, message: str) -> None:
+        self.warnings.append(message)
