@@ -3,7 +3,8 @@
     python benchmarks/quality.py [--frames 60] [--clips bikes bigbuckbunny ...]
 
 Prints PSNR (RGB) and SSIM of the rebuilt odd frames for each engine next to frame repetition
-and FFmpeg's minterpolate (mci), all measured in this run on the same frames.
+and FFmpeg's minterpolate (mci), all measured in this run on the same frames. Engines run as
+`vidfuse upscale` runs them, with scene-cut detection at its default threshold.
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ from datasets import CLIPS, clip_path
 from rich.console import Console
 from rich.table import Table
 
+from vidfuse.api import DEFAULT_SCENE_THRESHOLD
 from vidfuse.engines import available, build_engine
 from vidfuse.metrics import psnr, ssim
 from vidfuse.picture import Picture
+from vidfuse.scene import SceneCutDetector
 from vidfuse.video.colour import picture_to_frame, to_rgb
 from vidfuse.video.reader import VideoFileSource
 
@@ -38,10 +41,14 @@ def evaluate_clip(path: Path, frames: int, engines: list[str]) -> dict[str, tupl
         evens, odds = pictures[0::2], pictures[1::2]
         truth = [rgb_of(p, source) for p in odds]
         predictions: dict[str, list[Picture]] = {"repeat": evens[:-1]}
+        # As in `vidfuse upscale`: across a detected scene cut the earlier frame is repeated.
+        cuts = SceneCutDetector(DEFAULT_SCENE_THRESHOLD)
+        cut_after = [cuts.is_cut(a, b) for a, b in itertools.pairwise(evens)]
         for name in engines:
             engine = build_engine(name, "cpu")
-            predictions[name] = [engine.interpolate(a, b, [0.5])[0]
-                                 for a, b in itertools.pairwise(evens)]
+            predictions[name] = [a if cut else engine.interpolate(a, b, [0.5])[0]
+                                 for (a, b), cut in zip(itertools.pairwise(evens), cut_after,
+                                                        strict=True)]
         rebuilt = list(minterpolate(evens, info.working, info.colour,
                                     info.frame_rate / 2, info.frame_rate))
         predictions["minterpolate"] = rebuilt[1::2][: len(odds)]
@@ -76,7 +83,7 @@ def main() -> None:
     means = {m: (np.mean([s[0] for s in v]), np.mean([s[1] for s in v]))
              for m, v in totals.items()}
     table.add_row("[bold]mean", *(f"{means[m][0]:.2f} / {means[m][1]:.4f}" for m in methods))
-    console = Console()
+    console = Console(width=140)
     console.print(table)
     for method in args.engines:
         console.print(f"{method}: {means[method][0] - means['minterpolate'][0]:+.2f} dB vs "

@@ -86,7 +86,7 @@ def main() -> None:
     clip = clip_path(args.clip)
     with VideoFileSource(clip) as source:
         size = f"{source.info.width}x{source.info.height}"
-    console = Console()
+    console = Console(width=140)
     console.print(f"{args.clip} ({size}), x{args.factor}, libx264 veryfast CRF 18; "
                   f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores")
     table = Table()
