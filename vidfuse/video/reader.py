@@ -150,17 +150,28 @@ class VideoFileSource:
             raise InputError(f"cannot decode {path}: {_reason(exc)}") from exc
 
     def pictures(self) -> Iterator[Picture]:
-        """Decoded frames in presentation order, converted to the working format."""
+        """Decoded frames in presentation order, converted to the working format.
+
+        Timestamps are trusted while they increase. Once one goes backwards (AVI files with
+        packed B-frames report decode order) the rest of the stream is timed by the nominal
+        frame rate from where it broke, which is what players do with such files.
+        """
         info = self.info
         step = 1.0 / float(info.frame_rate)
         last_time: float | None = None
+        nominal_from: tuple[int, float] | None = None  # (index, time) where timing broke
         first, self._first = self._first, None
         frames = self._frames if first is None else _prepend(first, self._frames)
-        for frame in frames:
+        for index, frame in enumerate(frames):
             time = frame.time
-            if time is None or (last_time is not None and time <= last_time):
-                # Broken or missing timestamps: fall back to the nominal rate.
-                time = 0.0 if last_time is None else last_time + step
+            if nominal_from is None and last_time is not None and (
+                time is None or time <= last_time
+            ):
+                nominal_from = (index - 1, last_time)
+            if nominal_from is not None:
+                time = nominal_from[1] + (index - nominal_from[0]) * step
+            elif time is None:
+                time = info.start_time
             last_time = time
             yield frame_to_picture(frame, info.working, info.colour, time)
 
