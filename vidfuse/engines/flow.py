@@ -16,11 +16,9 @@ import cv2
 import numpy as np
 
 from vidfuse.engines import register
+from vidfuse.motion import FlowEstimator, intermediate_flows, resize_flow
 from vidfuse.picture import Picture
 
-# Flow is estimated at no more than this width: DIS cost grows with area, and motion fields
-# are smooth enough that upsampling them loses little.
-_FLOW_WIDTH = 640
 # Forward-backward disagreement (in pixels) at which a pixel counts as half occluded.
 _OCCLUSION_PIXELS = 1.5
 # Keeps a weight positive where both sides are occluded, falling back to a plain cross-fade.
@@ -34,7 +32,7 @@ class FlowInterpolator:
     def __init__(self, device: str) -> None:
         # OpenCV's DIS runs on the CPU only.
         self.device = "cpu"
-        self._dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+        self._flows = FlowEstimator()
         self._grids: dict[tuple[int, int], np.ndarray] = {}
 
     def reset(self) -> None:
@@ -43,18 +41,14 @@ class FlowInterpolator:
     def interpolate(self, a: Picture, b: Picture, ts: Sequence[float]) -> list[Picture]:
         if not ts:
             return []
-        scale = min(1.0, _FLOW_WIDTH / a.width)
-        small_a, small_b = _luma8(a, scale), _luma8(b, scale)
-        forward = self._dis.calc(small_a, small_b, None)
-        backward = self._dis.calc(small_b, small_a, None)
+        forward, backward = self._flows.bidirectional(a, b)
         visible_a = _visibility(forward, backward, self._grid(forward.shape[:2]))
         visible_b = _visibility(backward, forward, self._grid(forward.shape[:2]))
         chroma_a = cv2.merge([a.u, a.v])
         chroma_b = cv2.merge([b.u, b.v])
         results = []
         for t in ts:
-            flow_ta = -(1 - t) * t * forward + t * t * backward
-            flow_tb = (1 - t) * (1 - t) * forward - t * (1 - t) * backward
+            flow_ta, flow_tb = intermediate_flows(forward, backward, t)
             grid = self._grid(flow_ta.shape[:2])
             weight_a = (1 - t) * (_warp(visible_a, flow_ta, grid) + _WEIGHT_FLOOR)
             weight_b = t * (_warp(visible_b, flow_tb, grid) + _WEIGHT_FLOOR)
@@ -77,8 +71,8 @@ class FlowInterpolator:
         """Warp both planes to time t at their own resolution and mix them by ``share_a``."""
         height, width = plane_a.shape[:2]
         grid = self._grid((height, width))
-        warped_a = _warp(plane_a, _resize_flow(flow_ta, width, height), grid)
-        warped_b = _warp(plane_b, _resize_flow(flow_tb, width, height), grid)
+        warped_a = _warp(plane_a, resize_flow(flow_ta, width, height), grid)
+        warped_b = _warp(plane_b, resize_flow(flow_tb, width, height), grid)
         share = cv2.resize(share_a, (width, height), interpolation=cv2.INTER_LINEAR)
         if plane_a.dtype == np.uint8:
             return cv2.blendLinear(warped_a, warped_b, share, 1.0 - share)
@@ -86,22 +80,6 @@ class FlowInterpolator:
             share = share[..., None]
         mixed = warped_b + share * (warped_a.astype(np.float32) - warped_b)
         return np.clip(mixed + 0.5, 0, np.iinfo(plane_a.dtype).max).astype(plane_a.dtype)
-
-
-def _luma8(picture: Picture, scale: float) -> np.ndarray:
-    luma = picture.y if picture.bits == 8 else (picture.y >> (picture.bits - 8)).astype(np.uint8)
-    if scale == 1.0:
-        return luma
-    size = (round(picture.width * scale), round(picture.height * scale))
-    return cv2.resize(luma, size, interpolation=cv2.INTER_AREA)
-
-
-def _resize_flow(flow: np.ndarray, width: int, height: int) -> np.ndarray:
-    """A flow field resampled to another resolution, with its vectors rescaled to match."""
-    if flow.shape[:2] == (height, width):
-        return flow
-    resized = cv2.resize(flow, (width, height), interpolation=cv2.INTER_LINEAR)
-    return resized * np.array([width / flow.shape[1], height / flow.shape[0]], np.float32)
 
 
 def _visibility(flow: np.ndarray, other: np.ndarray, grid: np.ndarray) -> np.ndarray:

@@ -1,0 +1,1 @@
+"""Network definitions (torch). Engines wrap them; training code trains them."""

@@ -1,0 +1,161 @@
+"""The learned interpolator: classical flow, refined by a small recurrent network.
+
+Motion comes from DIS optical flow (computed outside, on luma). At a reduced "net" resolution
+(about 320 pixels across) a U-Net with a ConvLSTM at its bottleneck looks at both frames, the
+flows and the classical occlusion-aware blend, and predicts a correction of the two
+intermediate flows, a correction of the blending mask and a low-frequency luma residual. The
+ConvLSTM carries what it learned about the motion from pair to pair. The synthesis then warps
+the full-resolution frames with the corrected flows, so every output pixel is a moved input
+pixel (plus a smooth residual), never one painted from scratch.
+
+The output layer starts at zero: an untrained network reproduces the classical `flow` engine,
+and training can only move it from there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from vidfuse.motion import intermediate_flows
+from vidfuse.nets.convlstm import ConvLSTMCell, State
+from vidfuse.nets.warp import backward_warp, grow_flow, shrink_flow, visibility
+
+NET_WIDTH = 320
+_FLOW_NORM = 8.0  # flows enter the network in units of 8 net pixels
+_WEIGHT_FLOOR = 1e-3
+
+
+def net_divisor(width: int) -> int:
+    """Power-of-two downscale that brings ``width`` to roughly NET_WIDTH (never below 240)."""
+    divisor = 1
+    while width / (2 * divisor) >= 0.75 * NET_WIDTH:
+        divisor *= 2
+    return divisor
+
+
+def _conv(channels_in: int, channels_out: int, stride: int = 1) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(channels_in, channels_out, 3, stride, 1),
+                         nn.LeakyReLU(0.1, inplace=True))
+
+
+@dataclass
+class PairContext:
+    """What the network knows about one pair of frames, shared by every instant between them.
+
+    Everything here is at net resolution (the frame size divided by ``divisor``).
+    """
+
+    luma_a: torch.Tensor
+    luma_b: torch.Tensor
+    forward: torch.Tensor  # flow a->b in net pixels
+    backward: torch.Tensor
+    visible_a: torch.Tensor
+    visible_b: torch.Tensor
+    memory: torch.Tensor  # ConvLSTM hidden state after this pair
+    divisor: int
+
+
+@dataclass
+class Refinement:
+    """The network's answer for one instant, at net resolution."""
+
+    delta_a: torch.Tensor  # correction of the flow from t to a, in net pixels
+    delta_b: torch.Tensor
+    mask: torch.Tensor  # weight of frame a, in [0, 1]
+    residual: torch.Tensor  # low-frequency luma correction
+
+
+class RecurrentFlowRefiner(nn.Module):
+    """Refines classical flow interpolation; memory (a ConvLSTM) runs along the sequence."""
+
+    def __init__(self, features: int = 16, middle: int = 24, hidden: int = 32) -> None:
+        super().__init__()
+        self.pair_in = _conv(6, features)
+        self.pair_down = nn.Sequential(_conv(features, middle, 2), _conv(middle, hidden, 2))
+        self.lstm = ConvLSTMCell(hidden, hidden)
+        self.t_in = _conv(9, features)
+        self.t_down1 = _conv(features, middle, 2)
+        self.t_down2 = _conv(middle, hidden, 2)
+        self.fuse = _conv(2 * hidden, hidden)
+        self.up1 = _conv(hidden + middle, middle)
+        self.up2 = _conv(middle + features, features)
+        self.head = nn.Conv2d(features, 6, 3, padding=1)
+        nn.init.zeros_(self.head.weight)
+        nn.init.zeros_(self.head.bias)
+
+    def encode_pair(self, luma_a: torch.Tensor, luma_b: torch.Tensor, forward: torch.Tensor,
+                    backward: torch.Tensor, divisor: int,
+                    state: State | None) -> tuple[PairContext, State]:
+        """Digest a pair given at net resolution (luma N,1,h,w in [0,1]; flows N,2,h,w in net
+        pixels) and advance the memory."""
+        x = torch.cat((luma_a, luma_b, forward / _FLOW_NORM, backward / _FLOW_NORM), 1)
+        state = self.lstm(self.pair_down(self.pair_in(x)), state)
+        context = PairContext(luma_a, luma_b, forward, backward,
+                              visibility(forward, backward), visibility(backward, forward),
+                              state[0], divisor)
+        return context, state
+
+    def refine(self, context: PairContext, t: float | torch.Tensor) -> Refinement:
+        """Flow, mask and residual corrections for instant t (a number, or one per batch
+        item), starting from the classical occlusion-aware blend."""
+        t = _as_time(t, context.luma_a)
+        to_a, to_b = intermediate_flows(context.forward, context.backward, t)
+        warped_a = backward_warp(context.luma_a, to_a)
+        warped_b = backward_warp(context.luma_b, to_b)
+        weight_a = (1 - t) * (backward_warp(context.visible_a, to_a) + _WEIGHT_FLOOR)
+        weight_b = t * (backward_warp(context.visible_b, to_b) + _WEIGHT_FLOOR)
+        prior = torch.log(weight_a) - torch.log(weight_b)
+        x = torch.cat((warped_a, warped_b, to_a / _FLOW_NORM, to_b / _FLOW_NORM,
+                       prior.clamp(-8, 8) / 4, t.expand_as(prior),
+                       (warped_a - warped_b).abs()), 1)
+        level0 = self.t_in(x)
+        level1 = self.t_down1(level0)
+        level2 = self.fuse(torch.cat((self.t_down2(level1), context.memory), 1))
+        up = F.interpolate(level2, size=level1.shape[-2:], mode="bilinear", align_corners=False)
+        up = self.up1(torch.cat((up, level1), 1))
+        up = F.interpolate(up, size=level0.shape[-2:], mode="bilinear", align_corners=False)
+        out = self.head(self.up2(torch.cat((up, level0), 1)))
+        return Refinement(out[:, 0:2], out[:, 2:4], torch.sigmoid(prior + out[:, 4:5]),
+                          0.1 * out[:, 5:6])
+
+
+def to_net_resolution(luma: torch.Tensor, forward: torch.Tensor, backward: torch.Tensor,
+                      divisor: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Area-downscale full-resolution luma and flows by ``divisor`` for `encode_pair`."""
+    if divisor == 1:
+        return luma, forward, backward
+    return (F.avg_pool2d(luma, divisor, ceil_mode=True), shrink_flow(forward, divisor),
+            shrink_flow(backward, divisor))
+
+
+def render(refinement: Refinement, luma_a: torch.Tensor, luma_b: torch.Tensor,
+           chroma_a: torch.Tensor, chroma_b: torch.Tensor, forward: torch.Tensor,
+           backward: torch.Tensor, t: float | torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Differentiable full-resolution synthesis (training and GPU inference).
+
+    Warps both frames with the corrected flows and blends them by the mask; chroma follows
+    the same motion at its own resolution. Flows are full resolution, in full pixels.
+    """
+    size = luma_a.shape[-2:]
+    to_a, to_b = intermediate_flows(forward, backward, _as_time(t, luma_a))
+    to_a = to_a + grow_flow(refinement.delta_a, size)
+    to_b = to_b + grow_flow(refinement.delta_b, size)
+    mask = F.interpolate(refinement.mask, size=size, mode="bilinear", align_corners=False)
+    residual = F.interpolate(refinement.residual, size=size, mode="bilinear",
+                             align_corners=False)
+    luma = (mask * backward_warp(luma_a, to_a) + (1 - mask) * backward_warp(luma_b, to_b)
+            + residual)
+    factor = size[-1] // chroma_a.shape[-1]
+    chroma_mask = F.avg_pool2d(mask, factor, ceil_mode=True) if factor > 1 else mask
+    chroma = (chroma_mask * backward_warp(chroma_a, shrink_flow(to_a, factor))
+              + (1 - chroma_mask) * backward_warp(chroma_b, shrink_flow(to_b, factor)))
+    return luma.clamp(0, 1), chroma.clamp(0, 1)
+
+
+def _as_time(t: float | torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """t as an (N or 1, 1, 1, 1) tensor that broadcasts over images."""
+    return torch.as_tensor(t, dtype=like.dtype, device=like.device).reshape(-1, 1, 1, 1)

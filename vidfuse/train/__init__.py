@@ -1,0 +1,1 @@
+"""Training the learned engines on real footage: datasets, losses and the trainer."""

@@ -1,0 +1,163 @@
+"""Training loop for the recurrent interpolator: single process or torch.distributed (DDP).
+
+Every rank draws its own batches (seeded by --seed and its rank), DDP averages gradients, rank
+0 writes checkpoints, logs and the exported weights. Deterministic for a given --seed and
+world size.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
+
+from vidfuse.nets.interpolator import RecurrentFlowRefiner, render, to_net_resolution
+from vidfuse.train.data import SampleBank
+from vidfuse.train.losses import build_loss
+
+
+@dataclass
+class TrainConfig:
+    """Options of `vidfuse train interp` (see `python -m vidfuse.train interp --help`)."""
+
+    bank: Path
+    out: Path
+    val_bank: Path | None = None
+    steps: int = 2000
+    batch: int = 8
+    lr: float = 1e-3
+    loss: str = "charbonnier"
+    alpha: float = 0.1
+    seed: int = 0
+    checkpoint_every: int = 200
+    val_every: int = 200
+    resume: bool = False
+    threads: int = 0
+
+
+def sequence_loss(model: torch.nn.Module, batch: dict[str, torch.Tensor | int], loss_name: str,
+                  alpha: float) -> tuple[torch.Tensor, list[tuple[torch.Tensor, torch.Tensor]]]:
+    """Run the model along a batch of sequences (memory carried gap to gap); mean loss and the
+    (prediction, truth) luma of every gap."""
+    loss_fn = build_loss(loss_name)
+    luma, chroma, flows, ts = batch["luma"], batch["chroma"], batch["flows"], batch["ts"]
+    divisor = int(batch["divisor"])
+    core = model.module if isinstance(model, DistributedDataParallel) else model
+    state = None
+    total = torch.zeros(())
+    outputs = []
+    gaps = flows.shape[1]
+    for gap in range(gaps):
+        luma_a, truth, luma_b = (luma[:, 2 * gap + k, None] for k in range(3))
+        chroma_a, chroma_truth, chroma_b = (chroma[:, 2 * gap + k] for k in range(3))
+        forward, backward = flows[:, gap, 0], flows[:, gap, 1]
+        small_a, small_forward, small_backward = to_net_resolution(luma_a, forward, backward,
+                                                                   divisor)
+        small_b = to_net_resolution(luma_b, forward, backward, divisor)[0]
+        context, state = core.encode_pair(small_a, small_b, small_forward, small_backward,
+                                          divisor, state)
+        refinement = core.refine(context, ts[:, gap])
+        predicted, predicted_chroma = render(refinement, luma_a, luma_b, chroma_a, chroma_b,
+                                             forward, backward, ts[:, gap])
+        total = total + loss_fn(predicted, truth, predicted_chroma, chroma_truth, alpha)
+        outputs.append((predicted.detach(), truth))
+    return total / gaps, outputs
+
+
+def _psnr(pairs: list[tuple[torch.Tensor, torch.Tensor]]) -> float:
+    mse = torch.stack([((p - t) ** 2).mean(dim=(1, 2, 3)) for p, t in pairs]).clamp_min(1e-10)
+    return float((10 * torch.log10(1 / mse)).mean())
+
+
+@torch.no_grad()
+def validate(model: torch.nn.Module, bank: SampleBank, seed: int = 1234) -> float:
+    """Mean luma PSNR over a fixed set of validation batches (no augmentation)."""
+    rng = np.random.default_rng(seed)
+    scores = []
+    for _ in range(max(1, math.ceil(len(bank) / 8))):
+        _, pairs = sequence_loss(model, bank.batch(8, rng, augment=False), "mse", 0.0)
+        scores.append(_psnr(pairs))
+    return float(np.mean(scores))
+
+
+def train(config: TrainConfig) -> Path:
+    """Train (or resume) and return the path of the final checkpoint."""
+    distributed = "WORLD_SIZE" in os.environ and int(os.environ["WORLD_SIZE"]) > 1
+    rank, world = 0, 1
+    if distributed:
+        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        dist.init_process_group(backend)
+        rank, world = dist.get_rank(), dist.get_world_size()
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    elif distributed:
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // world))
+    torch.manual_seed(config.seed)
+    config.out.mkdir(parents=True, exist_ok=True)
+    bank = SampleBank(config.bank)
+    val_bank = SampleBank(config.val_bank) if config.val_bank and rank == 0 else None
+    model = RecurrentFlowRefiner()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=1e-4)
+    checkpoint = config.out / "checkpoint.pt"
+    step = 0
+    if config.resume and checkpoint.exists():
+        saved = torch.load(checkpoint, weights_only=True)
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        step = saved["step"]
+    # Each rank draws its own batches; a resumed run continues from a stream keyed by its step.
+    rng = np.random.default_rng([config.seed, rank, step])
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: 0.5 * (1 + math.cos(math.pi * min(1.0, s / config.steps))))
+    for _ in range(step):
+        schedule.step()
+    net: torch.nn.Module = DistributedDataParallel(model) if distributed else model
+    log = (config.out / "log.jsonl").open("a") if rank == 0 else None
+    baseline = validate(RecurrentFlowRefiner(), val_bank) if val_bank is not None else None
+    started = time.perf_counter()
+    while step < config.steps:
+        loss, _ = sequence_loss(net, bank.batch(config.batch, rng), config.loss, config.alpha)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+        optimizer.step()
+        schedule.step()
+        step += 1
+        record: dict[str, float | int] = {"step": step, "loss": loss.item(),
+                                          "seconds": time.perf_counter() - started}
+        if val_bank is not None and (step % config.val_every == 0 or step == config.steps):
+            record["val_psnr"] = validate(model, val_bank)
+            record["val_psnr_classical"] = baseline or 0.0
+        if rank == 0 and (step % config.checkpoint_every == 0 or step == config.steps):
+            _save_checkpoint(checkpoint, model, optimizer, step)
+        if log is not None and (step % 10 == 0 or "val_psnr" in record or step == config.steps):
+            log.write(json.dumps(record) + "\n")
+            log.flush()
+            print(json.dumps(record), flush=True)
+    if log is not None:
+        log.close()
+        (config.out / "config.json").write_text(json.dumps(asdict(config), default=str,
+                                                           indent=2))
+    if distributed:
+        # Without this barrier gloo sometimes aborts at shutdown while a peer is still
+        # finishing its last collective ("terminate called without an active exception").
+        dist.barrier()
+        dist.destroy_process_group()
+    return checkpoint
+
+
+def _save_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+                     step: int) -> None:
+    """Write to a temporary name and rename, so a kill mid-write never corrupts the last one."""
+    temp = path.with_suffix(".tmp")
+    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step},
+               temp)
+    temp.replace(path)
