@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import time
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from vidfuse.engines import available, build_engine
 from vidfuse.metrics import psnr, ssim
 from vidfuse.picture import Picture
 from vidfuse.scene import SceneCutDetector
+from vidfuse.train.sources import VALIDATION_CLIPS
 from vidfuse.video.colour import picture_to_frame, to_rgb
 from vidfuse.video.reader import VideoFileSource
 
@@ -66,29 +68,39 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=60, help="frames read per clip")
     parser.add_argument("--clips", nargs="+", default=list(CLIPS), choices=list(CLIPS))
     parser.add_argument("--engines", nargs="+", default=list(available()))
+    parser.add_argument("--json", type=Path, help="also write the scores here")
     args = parser.parse_args()
     methods = ["repeat", *args.engines, "minterpolate"]
     table = Table(title=f"Rebuilt odd frames, first {args.frames} frames per clip: "
-                        "PSNR dB (RGB) / SSIM")
+                        "PSNR dB (RGB) / SSIM. Means over validation clips (never trained on)")
     table.add_column("clip")
     for method in methods:
         table.add_column(method, justify="right")
-    totals: dict[str, list[tuple[float, float]]] = {m: [] for m in methods}
+    results: dict[str, dict[str, tuple[float, float]]] = {}
     started = time.perf_counter()
     for clip in args.clips:
-        scores = evaluate_clip(clip_path(clip), args.frames, args.engines)
-        for method in methods:
-            totals[method].append(scores[method])
-        table.add_row(clip, *(f"{scores[m][0]:.2f} / {scores[m][1]:.4f}" for m in methods))
-    means = {m: (np.mean([s[0] for s in v]), np.mean([s[1] for s in v]))
-             for m, v in totals.items()}
-    table.add_row("[bold]mean", *(f"{means[m][0]:.2f} / {means[m][1]:.4f}" for m in methods))
-    console = Console(width=140)
+        results[clip] = evaluate_clip(clip_path(clip), args.frames, args.engines)
+        label = clip if clip in VALIDATION_CLIPS else f"{clip} (learned engines trained on it)"
+        table.add_row(label, *(f"{results[clip][m][0]:.2f} / {results[clip][m][1]:.4f}"
+                               for m in methods))
+    validation = [c for c in args.clips if c in VALIDATION_CLIPS]
+    means = {m: (float(np.mean([results[c][m][0] for c in validation])),
+                 float(np.mean([results[c][m][1] for c in validation]))) for m in methods}
+    table.add_row("[bold]validation mean", *(f"{means[m][0]:.2f} / {means[m][1]:.4f}"
+                                             for m in methods))
+    console = Console(width=160)
     console.print(table)
     for method in args.engines:
-        console.print(f"{method}: {means[method][0] - means['minterpolate'][0]:+.2f} dB vs "
-                      f"minterpolate, {means[method][0] - means['repeat'][0]:+.2f} dB vs repeat")
+        console.print(
+            f"{method}: {means[method][0] - means['minterpolate'][0]:+.2f} dB / "
+            f"{means[method][1] - means['minterpolate'][1]:+.4f} SSIM vs minterpolate, "
+            f"{means[method][0] - means['flow'][0]:+.2f} dB / "
+            f"{means[method][1] - means['flow'][1]:+.4f} SSIM vs flow"
+            if "flow" in means else "")
     console.print(f"({time.perf_counter() - started:.0f} s)")
+    if args.json:
+        args.json.write_text(json.dumps({"frames": args.frames, "clips": results,
+                                         "validation_mean": means}, indent=2))
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ class UpscaleOptions:
     output: Path
     factor: int = 2
     fps: Fraction | None = None
-    engine: str = "flow"
+    engine: str = "auto"
     scene_threshold: float = DEFAULT_SCENE_THRESHOLD
     device: str = "auto"
     overwrite: bool = False

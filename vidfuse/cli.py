@@ -152,7 +152,8 @@ def upscale_command(
         help="Target frame rate instead of --factor (e.g. 60, 29.97, 60000/1001).",
         show_default=False)] = None,
     engine: Annotated[str, typer.Option(
-        help="Interpolation engine: " + ", ".join(engines.available()) + ".")] = "flow",
+        help=f"Interpolation engine: auto (= {engines.AUTO_ENGINE}), "
+             + ", ".join(engines.available()) + ".")] = "auto",
     scene_threshold: Annotated[float, typer.Option(
         help="Scene-cut sensitivity (lower = more cuts; 0 disables). Frames across a cut are "
              "repeated, not morphed.")] = DEFAULT_SCENE_THRESHOLD,
@@ -247,6 +248,19 @@ def info_command(
     if not media.audio_streams:
         table.add_row("audio", "none")
     out.print(table)
+
+
+@app.command("train", add_help_option=False,
+             context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def train_command(ctx: typer.Context) -> None:
+    """Train the learned engines: `vidfuse train --help` lists build-interp, interp, export.
+
+    The same entry point runs under torchrun for multi-process training:
+    torchrun --nproc-per-node 2 -m vidfuse.train interp --bank train.npz --out runs/a
+    """
+    from vidfuse.train.__main__ import main as train_main
+
+    train_main(ctx.args or ["--help"])
 
 
 def main() -> None:

@@ -57,8 +57,11 @@ def luma8(picture: Picture, scale: float = 1.0) -> np.ndarray:
 
 
 def resize_flow(flow: np.ndarray, width: int, height: int) -> np.ndarray:
-    """A flow field resampled to another resolution, with its vectors rescaled to match."""
+    """A flow field resampled to another resolution, with its vectors rescaled to match
+    (bilinear when enlarging, area-averaged when shrinking)."""
     if flow.shape[:2] == (height, width):
         return flow
-    resized = cv2.resize(flow, (width, height), interpolation=cv2.INTER_LINEAR)
+    shrinking = width < flow.shape[1]
+    resized = cv2.resize(flow, (width, height),
+                         interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
     return resized * np.array([width / flow.shape[1], height / flow.shape[0]], np.float32)

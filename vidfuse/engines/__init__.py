@@ -34,6 +34,10 @@ class Interpolator(Protocol):
 
 
 EngineFactory = Callable[[str], Interpolator]
+
+# What `--engine auto` (the default) runs. The learned engine takes over only once
+# benchmarks/quality.py and benchmarks/speed.py show it beating the classical ones.
+AUTO_ENGINE = "flow"
 _REGISTRY: dict[str, tuple[EngineFactory, str]] = {}
 
 
@@ -54,12 +58,15 @@ def available() -> dict[str, str]:
 
 
 def build_engine(name: str, device: str) -> Interpolator:
+    """The engine called ``name`` ('auto' picks the best measured one) on ``device``."""
     _load_builtin()
+    if name == "auto":
+        name = AUTO_ENGINE
     if name not in _REGISTRY:
-        raise UsageError(f"unknown engine '{name}' (available: {', '.join(_REGISTRY)})")
+        raise UsageError(f"unknown engine '{name}' (available: auto, {', '.join(_REGISTRY)})")
     return _REGISTRY[name][0](device)
 
 
 def _load_builtin() -> None:
     # Imported here (not at module top) so the registry module has no import cycle with them.
-    from vidfuse.engines import blend, flow  # noqa: F401
+    from vidfuse.engines import blend, convlstm, flow  # noqa: F401

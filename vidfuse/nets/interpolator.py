@@ -110,8 +110,7 @@ class RecurrentFlowRefiner(nn.Module):
         weight_b = t * (backward_warp(context.visible_b, to_b) + _WEIGHT_FLOOR)
         prior = torch.log(weight_a) - torch.log(weight_b)
         x = torch.cat((warped_a, warped_b, to_a / _FLOW_NORM, to_b / _FLOW_NORM,
-                       prior.clamp(-8, 8) / 4, t.expand_as(prior),
-                       (warped_a - warped_b).abs()), 1)
+                       prior.clamp(-8, 8) / 4, t.expand_as(prior), warped_a - warped_b), 1)
         level0 = self.t_in(x)
         level1 = self.t_down1(level0)
         level2 = self.fuse(torch.cat((self.t_down2(level1), context.memory), 1))
@@ -120,7 +119,31 @@ class RecurrentFlowRefiner(nn.Module):
         up = F.interpolate(up, size=level0.shape[-2:], mode="bilinear", align_corners=False)
         out = self.head(self.up2(torch.cat((up, level0), 1)))
         return Refinement(out[:, 0:2], out[:, 2:4], torch.sigmoid(prior + out[:, 4:5]),
-                          0.1 * out[:, 5:6])
+                          out[:, 5:6])
+
+
+    def forward(self, luma: torch.Tensor, chroma: torch.Tensor, flows: torch.Tensor,
+                ts: torch.Tensor, divisor: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Training path over sequences: luma (N, 2L+1, H, W) keys and truths interleaved,
+        chroma (N, 2L+1, 2, h, w), flows (N, L, 2, 2, H, W), ts (N, L). Returns predicted
+        luma (N, L, H, W) and chroma (N, L, 2, h, w), memory carried from gap to gap."""
+        state: State | None = None
+        lumas, chromas = [], []
+        for gap in range(flows.shape[1]):
+            luma_a, luma_b = luma[:, 2 * gap, None], luma[:, 2 * gap + 2, None]
+            forward, backward = flows[:, gap, 0], flows[:, gap, 1]
+            small_a, small_forward, small_backward = to_net_resolution(luma_a, forward,
+                                                                       backward, divisor)
+            small_b = to_net_resolution(luma_b, forward, backward, divisor)[0]
+            context, state = self.encode_pair(small_a, small_b, small_forward, small_backward,
+                                              divisor, state)
+            refinement = self.refine(context, ts[:, gap])
+            predicted, predicted_chroma = render(refinement, luma_a, luma_b, chroma[:, 2 * gap],
+                                                 chroma[:, 2 * gap + 2], forward, backward,
+                                                 ts[:, gap])
+            lumas.append(predicted[:, 0])
+            chromas.append(predicted_chroma)
+        return torch.stack(lumas, 1), torch.stack(chromas, 1)
 
 
 def to_net_resolution(luma: torch.Tensor, forward: torch.Tensor, backward: torch.Tensor,

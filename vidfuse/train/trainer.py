@@ -19,7 +19,7 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
-from vidfuse.nets.interpolator import RecurrentFlowRefiner, render, to_net_resolution
+from vidfuse.nets.interpolator import RecurrentFlowRefiner
 from vidfuse.train.data import SampleBank
 from vidfuse.train.losses import build_loss
 
@@ -45,30 +45,20 @@ class TrainConfig:
 
 def sequence_loss(model: torch.nn.Module, batch: dict[str, torch.Tensor | int], loss_name: str,
                   alpha: float) -> tuple[torch.Tensor, list[tuple[torch.Tensor, torch.Tensor]]]:
-    """Run the model along a batch of sequences (memory carried gap to gap); mean loss and the
-    (prediction, truth) luma of every gap."""
+    """Run the model (plain or DDP-wrapped) along a batch of sequences; mean loss over the
+    gaps and the (prediction, truth) luma of every gap."""
     loss_fn = build_loss(loss_name)
-    luma, chroma, flows, ts = batch["luma"], batch["chroma"], batch["flows"], batch["ts"]
-    divisor = int(batch["divisor"])
-    core = model.module if isinstance(model, DistributedDataParallel) else model
-    state = None
+    luma, chroma = batch["luma"], batch["chroma"]
+    predicted, predicted_chroma = model(luma, chroma, batch["flows"], batch["ts"],
+                                        int(batch["divisor"]))
+    gaps = predicted.shape[1]
     total = torch.zeros(())
     outputs = []
-    gaps = flows.shape[1]
     for gap in range(gaps):
-        luma_a, truth, luma_b = (luma[:, 2 * gap + k, None] for k in range(3))
-        chroma_a, chroma_truth, chroma_b = (chroma[:, 2 * gap + k] for k in range(3))
-        forward, backward = flows[:, gap, 0], flows[:, gap, 1]
-        small_a, small_forward, small_backward = to_net_resolution(luma_a, forward, backward,
-                                                                   divisor)
-        small_b = to_net_resolution(luma_b, forward, backward, divisor)[0]
-        context, state = core.encode_pair(small_a, small_b, small_forward, small_backward,
-                                          divisor, state)
-        refinement = core.refine(context, ts[:, gap])
-        predicted, predicted_chroma = render(refinement, luma_a, luma_b, chroma_a, chroma_b,
-                                             forward, backward, ts[:, gap])
-        total = total + loss_fn(predicted, truth, predicted_chroma, chroma_truth, alpha)
-        outputs.append((predicted.detach(), truth))
+        truth, chroma_truth = luma[:, 2 * gap + 1, None], chroma[:, 2 * gap + 1]
+        guess = predicted[:, gap, None]
+        total = total + loss_fn(guess, truth, predicted_chroma[:, gap], chroma_truth, alpha)
+        outputs.append((guess.detach(), truth))
     return total / gaps, outputs
 
 
@@ -115,10 +105,12 @@ def train(config: TrainConfig) -> Path:
         step = saved["step"]
     # Each rank draws its own batches; a resumed run continues from a stream keyed by its step.
     rng = np.random.default_rng([config.seed, rank, step])
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: 0.5 * (1 + math.cos(math.pi * min(1.0, s / config.steps))))
-    for _ in range(step):
-        schedule.step()
+    first_step = step
+
+    def cosine(at: int) -> float:
+        return 0.5 * (1 + math.cos(math.pi * min(1.0, (first_step + at) / config.steps)))
+
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, cosine)
     net: torch.nn.Module = DistributedDataParallel(model) if distributed else model
     log = (config.out / "log.jsonl").open("a") if rank == 0 else None
     baseline = validate(RecurrentFlowRefiner(), val_bank) if val_bank is not None else None
@@ -142,7 +134,9 @@ def train(config: TrainConfig) -> Path:
             log.write(json.dumps(record) + "\n")
             log.flush()
             print(json.dumps(record), flush=True)
+    checksums = _rank_checksums(model, distributed)
     if log is not None:
+        log.write(json.dumps({"step": step, "rank_checksums": checksums}) + "\n")
         log.close()
         (config.out / "config.json").write_text(json.dumps(asdict(config), default=str,
                                                            indent=2))
@@ -152,6 +146,16 @@ def train(config: TrainConfig) -> Path:
         dist.barrier()
         dist.destroy_process_group()
     return checkpoint
+
+
+def _rank_checksums(model: torch.nn.Module, distributed: bool) -> list[float]:
+    """A weight checksum from every rank: DDP must leave them identical."""
+    total = torch.stack([p.detach().double().sum() for p in model.parameters()]).sum()
+    if not distributed:
+        return [float(total)]
+    gathered = [torch.zeros_like(total) for _ in range(dist.get_world_size())]
+    dist.all_gather(gathered, total)
+    return [float(x) for x in gathered]
 
 
 def _save_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer,

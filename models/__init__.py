@@ -1,0 +1,1 @@
+"""Shipped weights and model cards, installed as the package `vidfuse.models`."""

@@ -1,0 +1,138 @@
+"""The learned interpolator's network, its two renderers and its training loop."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from clips import moving_frames
+
+from vidfuse.engines.convlstm import RecurrentInterpolator
+from vidfuse.errors import UsageError
+from vidfuse.metrics import psnr
+from vidfuse.motion import FlowEstimator
+from vidfuse.nets.interpolator import RecurrentFlowRefiner, net_divisor
+from vidfuse.picture import Picture
+from vidfuse.train.data import TRAINING_FORMAT, cut_samples, save_samples
+from vidfuse.train.trainer import TrainConfig, sequence_loss, train
+from vidfuse.video.colour import frame_to_picture
+from vidfuse.weights import export_checkpoint, load_interpolator
+
+
+def pictures(count: int, height: int, width: int, step: tuple[int, int] = (3, 1)) -> list[Picture]:
+    import av
+
+    return [frame_to_picture(av.VideoFrame.from_ndarray(rgb, format="rgb24"), TRAINING_FORMAT,
+                             _colour(), i * 0.04)
+            for i, rgb in enumerate(moving_frames(count, height, width, step=step))]
+
+
+def _colour():
+    from vidfuse.video.colour import ColourInfo
+
+    return ColourInfo(1, False, 1, 1)
+
+
+@pytest.fixture(scope="module")
+def bank(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("bank") / "bank.npz"
+    rng = np.random.default_rng(0)
+    samples = list(cut_samples(pictures(12, 64, 96), 6, 2, 64, rng, FlowEstimator()))
+    save_samples(samples, path)
+    return path
+
+
+def test_untrained_network_already_interpolates_translation() -> None:
+    frames = pictures(3, 96, 128, step=(4, 2))
+    engine = RecurrentInterpolator("cpu", weights=_fresh_weights())
+    made = engine.interpolate(frames[0], frames[2], [0.5])[0]
+    assert psnr(frames[1].y[8:-8, 8:-8], made.y[8:-8, 8:-8]) > 35
+
+
+def _fresh_weights(scale: float = 0.0, seed: int = 0) -> Path:
+    """Weights of a network whose output layer is zero (scale 0) or random (scale > 0)."""
+    from safetensors.torch import save_file
+
+    torch.manual_seed(seed)
+    model = RecurrentFlowRefiner()
+    with torch.no_grad():
+        model.head.weight.normal_(0, scale)
+        model.head.bias.normal_(0, scale)
+    path = Path(os.environ.get("TMPDIR", "/tmp")) / f"vidfuse_fresh_{scale}_{seed}.safetensors"
+    save_file(model.state_dict(), str(path))
+    return path
+
+
+def test_fast_cpu_renderer_matches_the_training_renderer(bank: Path) -> None:
+    """The engine (OpenCV) and training (torch) synthesis paths must agree."""
+    from vidfuse.train.data import SampleBank
+
+    weights = _fresh_weights(scale=0.02)
+    model = load_interpolator(weights)
+    batch = SampleBank(bank).batch(1, np.random.default_rng(0), augment=False)
+    with torch.no_grad():
+        _, outputs = sequence_loss(model, batch, "mse", 0.0)
+    trained_path = outputs[0][0][0, 0].numpy()
+
+    luma = (batch["luma"][0].numpy() * 255).round().astype(np.uint8)
+    chroma = (batch["chroma"][0].numpy() * 255).round().astype(np.uint8)
+    a = Picture(luma[0], chroma[0, 0], chroma[0, 1], 8, 0.0)
+    b = Picture(luma[2], chroma[2, 0], chroma[2, 1], 8, 0.0)
+    engine = RecurrentInterpolator("cpu", weights=weights)
+    flows = batch["flows"][0, 0].numpy()
+    engine._flows.bidirectional = lambda *_: (flows[0].transpose(1, 2, 0),  # type: ignore
+                                              flows[1].transpose(1, 2, 0))
+    made = engine.interpolate(a, b, [float(batch["ts"][0, 0])])[0]
+    assert net_divisor(64) == 1
+    assert psnr(trained_path * 255, made.y.astype(np.float32)) > 38
+
+
+def test_pickled_or_mismatched_weights_are_refused(tmp_path: Path) -> None:
+    pickled = tmp_path / "evil.safetensors"
+    torch.save({"x": torch.zeros(1)}, pickled)
+    with pytest.raises(UsageError, match="not a safetensors file"):
+        load_interpolator(pickled)
+    from safetensors.torch import save_file
+
+    other = tmp_path / "other.safetensors"
+    save_file({"weight": torch.zeros(3)}, str(other))
+    with pytest.raises(UsageError, match="RecurrentFlowRefiner"):
+        load_interpolator(other)
+
+
+def test_smoke_training_checkpoints_resumes_and_exports(bank: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    train(TrainConfig(bank=bank, out=out, val_bank=bank, steps=3, batch=2,
+                      checkpoint_every=3, val_every=3, threads=1))
+    records = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert records[-2]["step"] == 3 and np.isfinite(records[-2]["loss"])
+    assert "val_psnr" in records[-2]
+    train(TrainConfig(bank=bank, out=out, steps=5, batch=2, checkpoint_every=5, resume=True,
+                      threads=1))
+    assert torch.load(out / "checkpoint.pt", weights_only=True)["step"] == 5
+    weights = tmp_path / "smoke.safetensors"
+    export_checkpoint(out / "checkpoint.pt", weights)
+    card = json.loads(weights.with_suffix(".json").read_text())
+    assert card["training_steps"] == 5 and len(card["sha256"]) == 64
+    assert isinstance(load_interpolator(weights), RecurrentFlowRefiner)
+
+
+def test_two_process_ddp_training_keeps_ranks_identical(bank: Path, tmp_path: Path) -> None:
+    out = tmp_path / "ddp"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
+         "--master-port", str(29500 + os.getpid() % 1000), "-m", "vidfuse.train", "interp",
+         "--bank", str(bank), "--out", str(out), "--steps", "3", "--batch", "2",
+         "--checkpoint-every", "3"],
+        capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    last = json.loads((out / "log.jsonl").read_text().splitlines()[-1])
+    checksums = last["rank_checksums"]
+    assert len(checksums) == 2 and checksums[0] == checksums[1]
