@@ -19,10 +19,12 @@ from vidfuse.metrics import psnr
 from vidfuse.motion import FlowEstimator
 from vidfuse.nets.interpolator import RecurrentFlowRefiner, net_divisor
 from vidfuse.picture import Picture
-from vidfuse.train.data import TRAINING_FORMAT, cut_samples, save_samples
-from vidfuse.train.trainer import TrainConfig, sequence_loss, train
+from vidfuse.train.data import TRAINING_FORMAT, save_samples
+from vidfuse.train.interp_data import cut_samples
+from vidfuse.train.tasks import TASKS
+from vidfuse.train.trainer import TrainConfig, train
 from vidfuse.video.colour import frame_to_picture
-from vidfuse.weights import export_checkpoint, load_interpolator
+from vidfuse.weights import export_checkpoint, load_network
 
 
 def pictures(count: int, height: int, width: int, step: tuple[int, int] = (3, 1)) -> list[Picture]:
@@ -74,10 +76,10 @@ def test_fast_cpu_renderer_matches_the_training_renderer(bank: Path) -> None:
     from vidfuse.train.data import SampleBank
 
     weights = _fresh_weights(scale=0.02)
-    model = load_interpolator(weights)
-    batch = SampleBank(bank).batch(1, np.random.default_rng(0), augment=False)
+    model = load_network("interp", weights)
+    batch = SampleBank(bank).batch(1, np.random.default_rng(0))
     with torch.no_grad():
-        _, outputs = sequence_loss(model, batch, "mse", 0.0)
+        _, outputs = TASKS["interp"].run(model, batch, "mse", 0.0)
     trained_path = outputs[0][0][0, 0].numpy()
 
     luma = (batch["luma"][0].numpy() * 255).round().astype(np.uint8)
@@ -97,30 +99,30 @@ def test_pickled_or_mismatched_weights_are_refused(tmp_path: Path) -> None:
     pickled = tmp_path / "evil.safetensors"
     torch.save({"x": torch.zeros(1)}, pickled)
     with pytest.raises(UsageError, match="not a safetensors file"):
-        load_interpolator(pickled)
+        load_network("interp", pickled)
     from safetensors.torch import save_file
 
     other = tmp_path / "other.safetensors"
     save_file({"weight": torch.zeros(3)}, str(other))
     with pytest.raises(UsageError, match="RecurrentFlowRefiner"):
-        load_interpolator(other)
+        load_network("interp", other)
 
 
 def test_smoke_training_checkpoints_resumes_and_exports(bank: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
-    train(TrainConfig(bank=bank, out=out, val_bank=bank, steps=3, batch=2,
+    train(TrainConfig(task="interp", bank=bank, out=out, val_bank=bank, steps=3, batch=2,
                       checkpoint_every=3, val_every=3, threads=1))
     records = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
     assert records[-2]["step"] == 3 and np.isfinite(records[-2]["loss"])
     assert "val_psnr" in records[-2]
-    train(TrainConfig(bank=bank, out=out, steps=5, batch=2, checkpoint_every=5, resume=True,
-                      threads=1))
+    train(TrainConfig(task="interp", bank=bank, out=out, steps=5, batch=2, checkpoint_every=5,
+                      resume=True, threads=1))
     assert torch.load(out / "checkpoint.pt", weights_only=True)["step"] == 5
     weights = tmp_path / "smoke.safetensors"
-    export_checkpoint(out / "checkpoint.pt", weights)
+    export_checkpoint("interp", out / "checkpoint.pt", weights)
     card = json.loads(weights.with_suffix(".json").read_text())
     assert card["training_steps"] == 5 and len(card["sha256"]) == 64
-    assert isinstance(load_interpolator(weights), RecurrentFlowRefiner)
+    assert isinstance(load_network("interp", weights), RecurrentFlowRefiner)
 
 
 def test_two_process_ddp_training_keeps_ranks_identical(bank: Path, tmp_path: Path) -> None:

@@ -1,7 +1,8 @@
 """Loading and exporting network weights: safetensors only, never pickle.
 
 Shipped weights live in the package `vidfuse.models` (the repository's `models/` folder), so
-they are found after a plain `pip install .` and need no network.
+they are found after a plain `pip install .` and need no network. Each has a JSON model card
+beside it.
 """
 
 from __future__ import annotations
@@ -14,12 +15,17 @@ from pathlib import Path
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
+from torch import nn
 
 from vidfuse.errors import UsageError
+from vidfuse.nets.colouriser import KeyframeColourNet
 from vidfuse.nets.interpolator import RecurrentFlowRefiner
 
-ARCHITECTURE = "RecurrentFlowRefiner"
-DEFAULT_INTERPOLATOR = "interp-convlstm"
+# task -> (network class, default shipped weights)
+NETWORKS: dict[str, tuple[type[nn.Module], str]] = {
+    "interp": (RecurrentFlowRefiner, "interp-convlstm"),
+    "colour": (KeyframeColourNet, "colour-ae"),
+}
 
 
 def shipped_path(name: str) -> Path:
@@ -35,11 +41,12 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def load_interpolator(source: str | Path = DEFAULT_INTERPOLATOR) -> RecurrentFlowRefiner:
-    """A ready (eval-mode) interpolator from a shipped name or a local .safetensors file."""
-    path = Path(source)
+def load_network(task: str, source: str | Path | None = None) -> nn.Module:
+    """A ready (eval-mode) network for ``task`` from a shipped name or a local file."""
+    network, default = NETWORKS[task]
+    path = Path(source or default)
     if not path.suffix:
-        path = shipped_path(str(source))
+        path = shipped_path(path.name)
     if not path.is_file():
         raise UsageError(f"weights not found: {path}")
     try:
@@ -47,29 +54,42 @@ def load_interpolator(source: str | Path = DEFAULT_INTERPOLATOR) -> RecurrentFlo
     except (SafetensorError, OSError, ValueError) as exc:
         raise UsageError(f"{path} is not a safetensors file ({exc}); vidfuse never loads "
                          "pickled weights") from None
-    model = RecurrentFlowRefiner()
+    model = network()
     try:
         model.load_state_dict(state)
     except RuntimeError:
-        raise UsageError(f"{path} does not hold {ARCHITECTURE} weights (the learned "
-                         "interpolator's architecture)") from None
+        raise UsageError(f"{path} does not hold {network.__name__} weights (the {task} "
+                         "network's architecture)") from None
     return model.eval()
 
 
-def export_checkpoint(checkpoint: Path, out: Path) -> None:
-    """Training checkpoint -> safetensors weights plus a JSON card stub beside them."""
+def export_checkpoint(task: str, checkpoint: Path, out: Path) -> None:
+    """Training checkpoint -> safetensors weights plus a JSON model card beside them.
+
+    The card records the architecture, size, steps, sha256 and, when the run directory has
+    them, the training configuration and the data manifest of the bank it trained on.
+    """
+    network, _ = NETWORKS[task]
     saved = torch.load(checkpoint, weights_only=True)
     state = {k: v.contiguous() for k, v in saved["model"].items()}
-    save_file(state, str(out), metadata={"architecture": ARCHITECTURE,
+    save_file(state, str(out), metadata={"architecture": network.__name__,
                                          "step": str(saved["step"])})
-    card = out.with_suffix(".json")
-    existing = json.loads(card.read_text()) if card.exists() else {}
-    existing.update({
+    card_path = out.with_suffix(".json")
+    card = json.loads(card_path.read_text()) if card_path.exists() else {}
+    card.update({
         "name": out.stem,
-        "architecture": ARCHITECTURE,
+        "task": task,
+        "architecture": network.__name__,
         "parameters": sum(v.numel() for v in state.values()),
         "training_steps": saved["step"],
         "sha256": sha256(out),
         "size_bytes": out.stat().st_size,
     })
-    card.write_text(json.dumps(existing, indent=2) + "\n")
+    config_path = checkpoint.parent / "config.json"
+    if config_path.exists():
+        config = json.loads(config_path.read_text())
+        card["training_config"] = config
+        manifest = Path(config["bank"]).with_suffix(".manifest.json")
+        if manifest.exists():
+            card["training_data"] = json.loads(manifest.read_text())["sources"]
+    card_path.write_text(json.dumps(card, indent=2) + "\n")

@@ -22,17 +22,17 @@ from vidfuse.nets.convlstm import State
 from vidfuse.nets.interpolator import net_divisor
 from vidfuse.picture import Picture
 from vidfuse.render import WarpRenderer
-from vidfuse.weights import DEFAULT_INTERPOLATOR, load_interpolator
+from vidfuse.weights import NETWORKS, load_network
 
 
-@register("convlstm", "learned: DIS flow refined by a trained ConvLSTM U-Net (default weights "
-                      f"'{DEFAULT_INTERPOLATOR}')")
+@register("convlstm", "learned: DIS flow refined by a trained ConvLSTM U-Net (weights "
+                      f"'{NETWORKS['interp'][1]}')")
 class RecurrentInterpolator:
     name = "convlstm"
 
-    def __init__(self, device: str, weights: str | Path = DEFAULT_INTERPOLATOR) -> None:
+    def __init__(self, device: str, weights: str | Path | None = None) -> None:
         self.device = device
-        self._model = load_interpolator(weights).to(device)
+        self._model = load_network("interp", weights).to(device)
         self._flows = FlowEstimator()
         self._renderer = WarpRenderer()
         self._state: State | None = None

@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from vidfuse.motion import intermediate_flows
+from vidfuse.nets.blocks import conv, zero_head
 from vidfuse.nets.convlstm import ConvLSTMCell, State
 from vidfuse.nets.warp import backward_warp, grow_flow, shrink_flow, visibility
 
@@ -35,11 +36,6 @@ def net_divisor(width: int) -> int:
     while width / (2 * divisor) >= 0.75 * NET_WIDTH:
         divisor *= 2
     return divisor
-
-
-def _conv(channels_in: int, channels_out: int, stride: int = 1) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(channels_in, channels_out, 3, stride, 1),
-                         nn.LeakyReLU(0.1, inplace=True))
 
 
 @dataclass
@@ -74,18 +70,16 @@ class RecurrentFlowRefiner(nn.Module):
 
     def __init__(self, features: int = 16, middle: int = 24, hidden: int = 32) -> None:
         super().__init__()
-        self.pair_in = _conv(6, features)
-        self.pair_down = nn.Sequential(_conv(features, middle, 2), _conv(middle, hidden, 2))
+        self.pair_in = conv(6, features)
+        self.pair_down = nn.Sequential(conv(features, middle, 2), conv(middle, hidden, 2))
         self.lstm = ConvLSTMCell(hidden, hidden)
-        self.t_in = _conv(9, features)
-        self.t_down1 = _conv(features, middle, 2)
-        self.t_down2 = _conv(middle, hidden, 2)
-        self.fuse = _conv(2 * hidden, hidden)
-        self.up1 = _conv(hidden + middle, middle)
-        self.up2 = _conv(middle + features, features)
-        self.head = nn.Conv2d(features, 6, 3, padding=1)
-        nn.init.zeros_(self.head.weight)
-        nn.init.zeros_(self.head.bias)
+        self.t_in = conv(9, features)
+        self.t_down1 = conv(features, middle, 2)
+        self.t_down2 = conv(middle, hidden, 2)
+        self.fuse = conv(2 * hidden, hidden)
+        self.up1 = conv(hidden + middle, middle)
+        self.up2 = conv(middle + features, features)
+        self.head = zero_head(features, 6)
 
     def encode_pair(self, luma_a: torch.Tensor, luma_b: torch.Tensor, forward: torch.Tensor,
                     backward: torch.Tensor, divisor: int,

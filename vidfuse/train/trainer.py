@@ -1,4 +1,4 @@
-"""Training loop for the recurrent interpolator: single process or torch.distributed (DDP).
+"""Training loop for both learned models: single process or torch.distributed (DDP).
 
 Every rank draws its own batches (seeded by --seed and its rank), DDP averages gradients, rank
 0 writes checkpoints, logs and the exported weights. Deterministic for a given --seed and
@@ -19,15 +19,15 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
-from vidfuse.nets.interpolator import RecurrentFlowRefiner
 from vidfuse.train.data import SampleBank
-from vidfuse.train.losses import build_loss
+from vidfuse.train.tasks import TASKS, Task
 
 
 @dataclass
 class TrainConfig:
-    """Options of `vidfuse train interp` (see `python -m vidfuse.train interp --help`)."""
+    """Options of `vidfuse train interp|colour` (see `vidfuse train interp --help`)."""
 
+    task: str
     bank: Path
     out: Path
     val_bank: Path | None = None
@@ -43,37 +43,18 @@ class TrainConfig:
     threads: int = 0
 
 
-def sequence_loss(model: torch.nn.Module, batch: dict[str, torch.Tensor | int], loss_name: str,
-                  alpha: float) -> tuple[torch.Tensor, list[tuple[torch.Tensor, torch.Tensor]]]:
-    """Run the model (plain or DDP-wrapped) along a batch of sequences; mean loss over the
-    gaps and the (prediction, truth) luma of every gap."""
-    loss_fn = build_loss(loss_name)
-    luma, chroma = batch["luma"], batch["chroma"]
-    predicted, predicted_chroma = model(luma, chroma, batch["flows"], batch["ts"],
-                                        int(batch["divisor"]))
-    gaps = predicted.shape[1]
-    total = torch.zeros(())
-    outputs = []
-    for gap in range(gaps):
-        truth, chroma_truth = luma[:, 2 * gap + 1, None], chroma[:, 2 * gap + 1]
-        guess = predicted[:, gap, None]
-        total = total + loss_fn(guess, truth, predicted_chroma[:, gap], chroma_truth, alpha)
-        outputs.append((guess.detach(), truth))
-    return total / gaps, outputs
-
-
 def _psnr(pairs: list[tuple[torch.Tensor, torch.Tensor]]) -> float:
     mse = torch.stack([((p - t) ** 2).mean(dim=(1, 2, 3)) for p, t in pairs]).clamp_min(1e-10)
     return float((10 * torch.log10(1 / mse)).mean())
 
 
 @torch.no_grad()
-def validate(model: torch.nn.Module, bank: SampleBank, seed: int = 1234) -> float:
-    """Mean luma PSNR over a fixed set of validation batches (no augmentation)."""
+def validate(task: Task, model: torch.nn.Module, bank: SampleBank, seed: int = 1234) -> float:
+    """Mean PSNR (luma for interpolation, chroma for colour) over fixed validation batches."""
     rng = np.random.default_rng(seed)
     scores = []
     for _ in range(max(1, math.ceil(len(bank) / 8))):
-        _, pairs = sequence_loss(model, bank.batch(8, rng, augment=False), "mse", 0.0)
+        _, pairs = task.run(model, bank.batch(8, rng), "mse", 0.0)
         scores.append(_psnr(pairs))
     return float(np.mean(scores))
 
@@ -94,7 +75,8 @@ def train(config: TrainConfig) -> Path:
     config.out.mkdir(parents=True, exist_ok=True)
     bank = SampleBank(config.bank)
     val_bank = SampleBank(config.val_bank) if config.val_bank and rank == 0 else None
-    model = RecurrentFlowRefiner()
+    task = TASKS[config.task]
+    model = task.make_model()
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=1e-4)
     checkpoint = config.out / "checkpoint.pt"
     step = 0
@@ -113,10 +95,12 @@ def train(config: TrainConfig) -> Path:
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, cosine)
     net: torch.nn.Module = DistributedDataParallel(model) if distributed else model
     log = (config.out / "log.jsonl").open("a") if rank == 0 else None
-    baseline = validate(RecurrentFlowRefiner(), val_bank) if val_bank is not None else None
+    # An untrained network reproduces the classical method: that is the score to beat.
+    baseline = validate(task, task.make_model(), val_bank) if val_bank is not None else None
     started = time.perf_counter()
     while step < config.steps:
-        loss, _ = sequence_loss(net, bank.batch(config.batch, rng), config.loss, config.alpha)
+        batch = task.augment(bank.batch(config.batch, rng), rng)
+        loss, _ = task.run(net, batch, config.loss, config.alpha)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
@@ -126,7 +110,7 @@ def train(config: TrainConfig) -> Path:
         record: dict[str, float | int] = {"step": step, "loss": loss.item(),
                                           "seconds": time.perf_counter() - started}
         if val_bank is not None and (step % config.val_every == 0 or step == config.steps):
-            record["val_psnr"] = validate(model, val_bank)
+            record["val_psnr"] = validate(task, model, val_bank)
             record["val_psnr_classical"] = baseline or 0.0
         if rank == 0 and (step % config.checkpoint_every == 0 or step == config.steps):
             _save_checkpoint(checkpoint, model, optimizer, step)

@@ -1,0 +1,120 @@
+"""Colouriser training samples: a grey frame between two colour keyframes, aligned.
+
+For a keyframe gap of 8 or 32 frames, a frame inside the gap loses its colour; both keyframes
+are aligned to it exactly as the colouriser does at inference time (`KeyframeAligner`, on the
+whole frame), then the same crop is cut from everything.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from vidfuse.api import DEFAULT_SCENE_THRESHOLD
+from vidfuse.colourisers.alignment import AlignedKeyframe, KeyframeAligner
+from vidfuse.nets.interpolator import net_divisor
+from vidfuse.picture import Picture
+from vidfuse.scene import SceneCutDetector
+from vidfuse.train.data import Manifest, Sample, decode_clip, panned_photo, save_samples
+
+GAPS = (8, 32)
+
+
+def _u8(image: np.ndarray) -> np.ndarray:
+    return np.clip(image * 255 + 0.5, 0, 255).astype(np.uint8)
+
+
+def cut_colour_samples(frames: list[Picture], count: int, crop: int, rng: np.random.Generator,
+                       aligner: KeyframeAligner) -> Iterator[Sample]:
+    height, width = frames[0].height, frames[0].width
+    divisor = net_divisor(width)
+    crop = min(crop, height, width) // 8 * 8
+    detector = SceneCutDetector(DEFAULT_SCENE_THRESHOLD)
+    cut_before = np.cumsum([0] + [detector.is_cut(a, b) for a, b in itertools.pairwise(frames)])
+    gaps = [g for g in GAPS if g < len(frames)]
+    made = 0
+    while made < count:
+        gap = int(rng.choice(gaps))
+        start = int(rng.integers(0, len(frames) - gap))
+        if cut_before[start + gap] != cut_before[start]:
+            continue  # colour never crosses a scene cut
+        made += 1
+        offset = int(rng.integers(1, gap))
+        key_a, grey, key_b = frames[start], frames[start + offset], frames[start + gap]
+        y0 = int(rng.integers(0, height - crop + 1)) // 2 * 2
+        x0 = int(rng.integers(0, width - crop + 1)) // 2 * 2
+
+        def luma_crop(image: np.ndarray, y0: int = y0, x0: int = x0) -> np.ndarray:
+            return image[y0:y0 + crop, x0:x0 + crop]
+
+        def chroma_crop(image: np.ndarray, y0: int = y0, x0: int = x0) -> np.ndarray:
+            return image[y0 // 2:(y0 + crop) // 2, x0 // 2:(x0 + crop) // 2]
+
+        sample: Sample = {
+            "luma": luma_crop(grey.y),
+            "truth": np.stack([chroma_crop(grey.u), chroma_crop(grey.v)]),
+            "weight": np.array((gap - offset) / gap, np.float32),
+            "divisor": np.array(divisor),
+        }
+        for side, key in (("a", key_a), ("b", key_b)):
+            aligned: AlignedKeyframe = aligner.align(grey, key)
+            sample[f"luma{side}"] = _u8(luma_crop(aligned.luma))
+            sample[f"chroma{side}"] = _u8(chroma_crop(aligned.chroma)).transpose(2, 0, 1)
+            sample[f"confidence{side}"] = _u8(luma_crop(np.minimum(aligned.confidence, 1.0)))
+        yield sample
+
+
+def build_colour_bank(data: Path, out: Path, validation: bool, seed: int = 0,
+                      scale: float = 1.0, crop: int = 224) -> Manifest:
+    """Cut colouriser samples from the training (or validation) clips under ``data``."""
+    from vidfuse.train.sources import CLIPS, TRAINING_CLIPS, TRAINING_PHOTOS, VALIDATION_CLIPS
+
+    rng = np.random.default_rng(seed)
+    aligner = KeyframeAligner()
+    manifest = Manifest()
+    samples: list[Sample] = []
+    clip_counts = ({"bigbuckbunny": 32, "bikes": 32, "carphone": 32} if validation
+                   else {"vtest": 500, "megamind": 400})
+    for name in VALIDATION_CLIPS if validation else TRAINING_CLIPS:
+        frames = decode_clip(data / CLIPS[name])
+        count = max(1, round(clip_counts[name] * scale))
+        samples += cut_colour_samples(frames, count, crop, rng, aligner)
+        manifest.add(name, len(frames), count, f"all frames 0-{len(frames) - 1}")
+    if not validation:
+        for photo_path in TRAINING_PHOTOS:
+            photo = cv2.cvtColor(cv2.imread(str(data / photo_path)), cv2.COLOR_BGR2RGB)
+            for width, height, sequences in ((1280, 720, 2), (640, 360, 2)):
+                for _ in range(max(1, round(sequences * scale))):
+                    frames = panned_photo(photo, width, height, 33, rng)
+                    samples += cut_colour_samples(frames, 8, crop, rng, aligner)
+            manifest.add(photo_path, 33, 32, "synthetic pan/zoom with moving patches")
+    save_samples(samples, out)
+    return manifest
+
+
+def augment(batch: dict[str, torch.Tensor | int],
+            rng: np.random.Generator) -> dict[str, torch.Tensor | int]:
+    """Flips, keyframe order, a missing second keyframe, brightness: whole batch at once."""
+    images = [k for k, v in batch.items() if isinstance(v, torch.Tensor) and v.ndim >= 3]
+    batch = dict(batch)
+    for axis in (-1, -2):
+        if rng.random() < 0.5:
+            for key in images:
+                batch[key] = batch[key].flip(axis)
+    if rng.random() < 0.5:  # the keyframes swap roles
+        for name in ("luma", "chroma", "confidence"):
+            batch[f"{name}a"], batch[f"{name}b"] = batch[f"{name}b"], batch[f"{name}a"]
+        batch["weight"] = 1 - batch["weight"]
+    if rng.random() < 0.1:  # only one keyframe (start or end of a shot)
+        for name in ("luma", "chroma", "confidence"):
+            batch[f"{name}b"] = batch[f"{name}a"]
+        batch["weight"] = torch.ones_like(batch["weight"])
+    gain = float(rng.uniform(0.8, 1.2))
+    for key in ("luma", "lumaa", "lumab"):
+        batch[key] = (batch[key] * gain).clamp(0, 1)
+    return batch

@@ -1,0 +1,60 @@
+"""What differs between training the interpolator and the colouriser, behind one interface."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from vidfuse.nets.colouriser import KeyframeColourNet
+from vidfuse.nets.interpolator import RecurrentFlowRefiner
+from vidfuse.train import colour_data, interp_data
+from vidfuse.train.losses import build_loss
+
+Batch = dict[str, torch.Tensor | int]
+# (loss, [(prediction, truth), ...]) for one batch; the pairs feed validation PSNR.
+Outcome = tuple[torch.Tensor, list[tuple[torch.Tensor, torch.Tensor]]]
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    make_model: Callable[[], nn.Module]
+    augment: Callable[[Batch, np.random.Generator], Batch]
+    run: Callable[[nn.Module, Batch, str, float], Outcome]
+
+
+def _interpolation(model: nn.Module, batch: Batch, loss_name: str, alpha: float) -> Outcome:
+    """Model (plain or DDP) along sequences; loss averaged over the gaps."""
+    loss_fn = build_loss(loss_name)
+    luma, chroma = batch["luma"], batch["chroma"]
+    predicted, predicted_chroma = model(luma, chroma, batch["flows"], batch["ts"],
+                                        int(batch["divisor"]))
+    gaps = predicted.shape[1]
+    total = torch.zeros(())
+    pairs = []
+    for gap in range(gaps):
+        truth, chroma_truth = luma[:, 2 * gap + 1, None], chroma[:, 2 * gap + 1]
+        guess = predicted[:, gap, None]
+        total = total + loss_fn(guess, truth, predicted_chroma[:, gap], chroma_truth, alpha)
+        pairs.append((guess.detach(), truth))
+    return total / gaps, pairs
+
+
+def _colour(model: nn.Module, batch: Batch, loss_name: str, alpha: float) -> Outcome:
+    """Chroma from the two aligned keyframes; luma is exact, so the loss is on chroma."""
+    luma = batch["luma"][:, None]
+    predicted = model(luma, batch["lumaa"][:, None], batch["lumab"][:, None],
+                      batch["chromaa"], batch["chromab"], batch["confidencea"][:, None],
+                      batch["confidenceb"][:, None], batch["weight"], int(batch["divisor"]))
+    loss = build_loss(loss_name)(luma, luma, predicted, batch["truth"], alpha)
+    return loss, [(predicted.detach(), batch["truth"])]
+
+
+TASKS = {
+    "interp": Task("interp", RecurrentFlowRefiner, interp_data.augment, _interpolation),
+    "colour": Task("colour", KeyframeColourNet, colour_data.augment, _colour),
+}
