@@ -125,6 +125,16 @@ def test_smoke_training_checkpoints_resumes_and_exports(bank: Path, tmp_path: Pa
     assert isinstance(load_network("interp", weights), RecurrentFlowRefiner)
 
 
+def test_same_seed_same_weights(bank: Path, tmp_path: Path) -> None:
+    checksums = []
+    for run in ("first", "second"):
+        train(TrainConfig(task="interp", bank=bank, out=tmp_path / run, steps=3, batch=2,
+                          seed=7, checkpoint_every=3, threads=1))
+        last = json.loads((tmp_path / run / "log.jsonl").read_text().splitlines()[-1])
+        checksums.append(last["rank_checksums"])
+    assert checksums[0] == checksums[1]
+
+
 def test_two_process_ddp_training_keeps_ranks_identical(bank: Path, tmp_path: Path) -> None:
     out = tmp_path / "ddp"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}

@@ -35,7 +35,8 @@ class AutoencoderColouriser:
             first = self._aligner.align(frame, before or after)  # type: ignore[arg-type]
             second = self._aligner.align(frame, after) if before and after else first
             luma = frame.y.astype(np.float32) * np.float32(1.0 / frame.max_value)
-            with torch.inference_mode():
+            on_gpu = self.device.startswith("cuda")
+            with torch.inference_mode(), torch.autocast("cuda", torch.float16, enabled=on_gpu):
                 chroma = self._model(
                     self._tensor(luma), self._tensor(first.luma), self._tensor(second.luma),
                     self._tensor(first.chroma), self._tensor(second.chroma),
