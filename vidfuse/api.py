@@ -6,6 +6,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import partial
 from pathlib import Path
 from typing import Protocol
 
@@ -14,6 +15,7 @@ from vidfuse.engines import Interpolator, build_engine
 from vidfuse.errors import UsageError
 from vidfuse.pipeline import StreamCounts, convert_frame_rate
 from vidfuse.scene import SceneCutDetector
+from vidfuse.threads import BackgroundCalls, prefetched
 from vidfuse.timeline import FactorSchedule, RateSchedule, Schedule
 from vidfuse.video.atomic import atomic_output
 from vidfuse.video.reader import SourceInfo, open_source
@@ -125,14 +127,19 @@ def upscale(options: UpscaleOptions, observer: Observer | None = None) -> Upscal
         observer.started(info, engine)
         with atomic_output(options.output) as temp:
             sink = _open_sink(options, info, schedule, temp, observer)
+            # Decoding runs ahead in one thread and muxing behind in another, overlapping
+            # both with the engine; all muxing (video and copied packets) stays on one thread.
+            encoder = BackgroundCalls()
             try:
-                source.route_packets(sink.packet)
+                source.route_packets(lambda packet: encoder.submit(partial(sink.packet, packet)))
                 cuts = SceneCutDetector(options.scene_threshold)
-                for picture in convert_frame_rate(source.pictures(), engine, schedule, cuts,
-                                                  counts):
-                    sink.write(picture)
+                for picture in convert_frame_rate(prefetched(source.pictures()), engine,
+                                                  schedule, cuts, counts):
+                    encoder.submit(partial(sink.write, picture))
                     observer.advanced(counts)
+                encoder.finish()
             except BaseException:
+                encoder.cancel()
                 sink.abort()
                 raise
             sink.close()
