@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import time
+from pathlib import Path
 
 import numpy as np
 from datasets import clip_path
@@ -53,7 +55,10 @@ def main() -> None:
     parser.add_argument("--clips", nargs="+", default=list(VALIDATION_CLIPS),
                         choices=list(CLIPS))
     parser.add_argument("--colourisers", nargs="+", default=list(available()))
+    parser.add_argument("--card", type=Path,
+                        help="model card (JSON) to record the learned colouriser's scores in")
     args = parser.parse_args()
+    recorded: dict[str, object] = {}
     console = Console(width=160)
     started = time.perf_counter()
     for every in args.every:
@@ -68,10 +73,21 @@ def main() -> None:
             label = clip if clip in VALIDATION_CLIPS else f"{clip} (trained on)"
             table.add_row(label, *(f"{scores[n]:.2f}" for n in args.colourisers))
         validation = [c for c in args.clips if c in VALIDATION_CLIPS]
-        table.add_row("[bold]validation mean", *(
-            f"{np.mean([results[c][n] for c in validation]):.2f}" for n in args.colourisers))
+        means = {n: float(np.mean([results[c][n] for c in validation]))
+                 for n in args.colourisers}
+        table.add_row("[bold]validation mean", *(f"{means[n]:.2f}" for n in args.colourisers))
         console.print(table)
+        recorded[f"keyframe_every_{every}"] = {"clips": results, "validation_mean": means}
     console.print(f"({time.perf_counter() - started:.0f} s)")
+    if args.card:
+        card = json.loads(args.card.read_text())
+        card["validation"] = {
+            "command": f"python benchmarks/colour_quality.py --frames {args.frames} "
+                       f"--card {args.card}",
+            "metric": "RGB PSNR dB of the non-key frames",
+            **recorded,
+        }
+        args.card.write_text(json.dumps(card, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -69,6 +69,9 @@ def main() -> None:
     parser.add_argument("--clips", nargs="+", default=list(CLIPS), choices=list(CLIPS))
     parser.add_argument("--engines", nargs="+", default=list(available()))
     parser.add_argument("--json", type=Path, help="also write the scores here")
+    parser.add_argument("--card", type=Path,
+                        help="model card (JSON) to record the learned engine's scores in")
+    parser.add_argument("--card-engine", default="convlstm")
     args = parser.parse_args()
     methods = ["repeat", *args.engines, "minterpolate"]
     table = Table(title=f"Rebuilt odd frames, first {args.frames} frames per clip: "
@@ -101,6 +104,24 @@ def main() -> None:
     if args.json:
         args.json.write_text(json.dumps({"frames": args.frames, "clips": results,
                                          "validation_mean": means}, indent=2))
+    if args.card:
+        record_in_card(args.card, args.card_engine, args.frames, results, means)
+
+
+def record_in_card(card_path: Path, engine: str, frames: int,
+                   results: dict[str, dict[str, tuple[float, float]]],
+                   means: dict[str, tuple[float, float]]) -> None:
+    """Write the engine's validation scores (and the baselines') into its model card."""
+    card = json.loads(card_path.read_text())
+    card["validation"] = {
+        "command": f"python benchmarks/quality.py --frames {frames} --card {card_path}",
+        "metric": "PSNR dB (RGB) / SSIM of rebuilt odd frames",
+        "clips": {c: {m: list(v) for m, v in r.items()} for c, r in results.items()
+                  if c in VALIDATION_CLIPS},
+        "validation_mean": {m: list(v) for m, v in means.items()},
+        "engine": engine,
+    }
+    card_path.write_text(json.dumps(card, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import torch
 from vidfuse.colourisers import register
 from vidfuse.colourisers.alignment import KeyframeAligner, temporal_weight, with_chroma
 from vidfuse.nets.interpolator import net_divisor
+from vidfuse.nets.tensors import image_array, image_tensor
 from vidfuse.picture import Picture
 from vidfuse.weights import NETWORKS, load_network
 
@@ -22,7 +23,8 @@ class AutoencoderColouriser:
 
     def __init__(self, device: str, weights: str | Path | None = None) -> None:
         self.device = device
-        self._model = load_network("colour", weights).to(device)
+        self._model = load_network("colour", weights).to(device,
+                                                         memory_format=torch.channels_last)
         self._aligner = KeyframeAligner()
 
     def colourise(self, grey: Sequence[Picture], before: Picture | None,
@@ -35,18 +37,16 @@ class AutoencoderColouriser:
             first = self._aligner.align(frame, before or after)  # type: ignore[arg-type]
             second = self._aligner.align(frame, after) if before and after else first
             luma = frame.y.astype(np.float32) * np.float32(1.0 / frame.max_value)
+
+            def tensor(array: np.ndarray) -> torch.Tensor:
+                return image_tensor(array, self.device)
+
             on_gpu = self.device.startswith("cuda")
             with torch.inference_mode(), torch.autocast("cuda", torch.float16, enabled=on_gpu):
                 chroma = self._model(
-                    self._tensor(luma), self._tensor(first.luma), self._tensor(second.luma),
-                    self._tensor(first.chroma), self._tensor(second.chroma),
-                    self._tensor(first.confidence), self._tensor(second.confidence),
+                    tensor(luma), tensor(first.luma), tensor(second.luma),
+                    tensor(first.chroma), tensor(second.chroma),
+                    tensor(first.confidence), tensor(second.confidence),
                     torch.tensor([weight], device=self.device), net_divisor(frame.width))
-            results.append(with_chroma(frame, chroma[0].permute(1, 2, 0).float().cpu().numpy()))
+            results.append(with_chroma(frame, image_array(chroma)))
         return results
-
-    def _tensor(self, array: np.ndarray) -> torch.Tensor:
-        if array.ndim == 2:
-            array = array[..., None]
-        return torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1)))[None].to(
-            self.device)
