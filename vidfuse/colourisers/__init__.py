@@ -7,11 +7,11 @@ interpolation engines, colourisers never touch files and are looked up by name.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Protocol
 
-from vidfuse.errors import UsageError
 from vidfuse.picture import Picture
+from vidfuse.registry import Registry
 
 
 class Colouriser(Protocol):
@@ -25,29 +25,11 @@ class Colouriser(Protocol):
         ...
 
 
-ColouriserFactory = Callable[[str], Colouriser]
-_REGISTRY: dict[str, tuple[ColouriserFactory, str]] = {}
-
-
-def register(name: str, summary: str) -> Callable[[ColouriserFactory], ColouriserFactory]:
-    def add(factory: ColouriserFactory) -> ColouriserFactory:
-        _REGISTRY[name] = (factory, summary)
-        return factory
-
-    return add
-
-
-def available() -> dict[str, str]:
-    _load_builtin()
-    return {name: summary for name, (_, summary) in _REGISTRY.items()}
-
-
-def build_colouriser(name: str, device: str) -> Colouriser:
-    _load_builtin()
-    if name not in _REGISTRY:
-        raise UsageError(f"unknown colouriser '{name}' (available: {', '.join(_REGISTRY)})")
-    return _REGISTRY[name][0](device)
-
-
 def _load_builtin() -> None:
     from vidfuse.colourisers import flow_warp, learned, nearest  # noqa: F401
+
+
+COLOURISERS: Registry[Colouriser] = Registry("colouriser", _load_builtin)
+register = COLOURISERS.register
+available = COLOURISERS.available
+build_colouriser = COLOURISERS.build

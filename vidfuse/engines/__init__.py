@@ -7,11 +7,11 @@ else.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Protocol
 
-from vidfuse.errors import UsageError
 from vidfuse.picture import Picture
+from vidfuse.registry import Registry
 
 
 class Interpolator(Protocol):
@@ -33,40 +33,20 @@ class Interpolator(Protocol):
         ...
 
 
-EngineFactory = Callable[[str], Interpolator]
+def _load_builtin() -> None:
+    # Imported lazily so this module and the engines that register into it form no cycle.
+    from vidfuse.engines import blend, convlstm, flow  # noqa: F401
+
+
+ENGINES: Registry[Interpolator] = Registry("engine", _load_builtin)
+register = ENGINES.register
+available = ENGINES.available
 
 # What `--engine auto` (the default) runs. The learned engine takes over only once
 # benchmarks/quality.py and benchmarks/speed.py show it beating the classical ones.
 AUTO_ENGINE = "flow"
-_REGISTRY: dict[str, tuple[EngineFactory, str]] = {}
-
-
-def register(name: str, summary: str) -> Callable[[EngineFactory], EngineFactory]:
-    """Class decorator adding an engine factory (called with a device string) to the registry."""
-
-    def add(factory: EngineFactory) -> EngineFactory:
-        _REGISTRY[name] = (factory, summary)
-        return factory
-
-    return add
-
-
-def available() -> dict[str, str]:
-    """Engine names and one-line summaries, for --help and errors."""
-    _load_builtin()
-    return {name: summary for name, (_, summary) in _REGISTRY.items()}
 
 
 def build_engine(name: str, device: str) -> Interpolator:
     """The engine called ``name`` ('auto' picks the best measured one) on ``device``."""
-    _load_builtin()
-    if name == "auto":
-        name = AUTO_ENGINE
-    if name not in _REGISTRY:
-        raise UsageError(f"unknown engine '{name}' (available: auto, {', '.join(_REGISTRY)})")
-    return _REGISTRY[name][0](device)
-
-
-def _load_builtin() -> None:
-    # Imported here (not at module top) so the registry module has no import cycle with them.
-    from vidfuse.engines import blend, convlstm, flow  # noqa: F401
+    return ENGINES.build(AUTO_ENGINE if name == "auto" else name, device)

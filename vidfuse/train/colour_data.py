@@ -11,7 +11,6 @@ import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 
@@ -20,7 +19,7 @@ from vidfuse.colourisers.alignment import AlignedKeyframe, KeyframeAligner
 from vidfuse.nets.interpolator import net_divisor
 from vidfuse.picture import Picture
 from vidfuse.scene import SceneCutDetector
-from vidfuse.train.data import Manifest, Sample, decode_clip, panned_photo, save_samples
+from vidfuse.train.data import BankPlan, Manifest, Sample, build_bank
 
 GAPS = (8, 32)
 
@@ -69,32 +68,22 @@ def cut_colour_samples(frames: list[Picture], count: int, crop: int, rng: np.ran
         yield sample
 
 
+PLAN = BankPlan(
+    validation_counts={"bigbuckbunny": 32, "bikes": 32, "carphone": 32},
+    training_counts={"vtest": 500, "megamind": 400},
+    photo_sizes=((1280, 720, 2), (640, 360, 2)),
+    photo_frames=33,
+    samples_per_sequence=8,
+)
+
+
 def build_colour_bank(data: Path, out: Path, validation: bool, seed: int = 0,
                       scale: float = 1.0, crop: int = 224) -> Manifest:
-    """Cut colouriser samples from the training (or validation) clips under ``data``."""
-    from vidfuse.train.sources import CLIPS, TRAINING_CLIPS, TRAINING_PHOTOS, VALIDATION_CLIPS
-
-    rng = np.random.default_rng(seed)
+    """Colouriser samples from the training (or validation) clips under ``data``."""
     aligner = KeyframeAligner()
-    manifest = Manifest()
-    samples: list[Sample] = []
-    clip_counts = ({"bigbuckbunny": 32, "bikes": 32, "carphone": 32} if validation
-                   else {"vtest": 500, "megamind": 400})
-    for name in VALIDATION_CLIPS if validation else TRAINING_CLIPS:
-        frames = decode_clip(data / CLIPS[name])
-        count = max(1, round(clip_counts[name] * scale))
-        samples += cut_colour_samples(frames, count, crop, rng, aligner)
-        manifest.add(name, len(frames), count, f"all frames 0-{len(frames) - 1}")
-    if not validation:
-        for photo_path in TRAINING_PHOTOS:
-            photo = cv2.cvtColor(cv2.imread(str(data / photo_path)), cv2.COLOR_BGR2RGB)
-            for width, height, sequences in ((1280, 720, 2), (640, 360, 2)):
-                for _ in range(max(1, round(sequences * scale))):
-                    frames = panned_photo(photo, width, height, 33, rng)
-                    samples += cut_colour_samples(frames, 8, crop, rng, aligner)
-            manifest.add(photo_path, 33, 32, "synthetic pan/zoom with moving patches")
-    save_samples(samples, out)
-    return manifest
+    return build_bank(data, out, validation, seed, scale, PLAN,
+                      lambda frames, count, rng: cut_colour_samples(frames, count, crop, rng,
+                                                                    aligner))
 
 
 def augment(batch: dict[str, torch.Tensor | int],

@@ -5,6 +5,7 @@ photos, and banks of pre-cut samples (optical flow is the slow part, so it is do
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -134,3 +135,48 @@ class SampleBank:
         return batch
 
 
+
+
+Cutter = Callable[[list[Picture], int, np.random.Generator], Iterable[Sample]]
+
+
+@dataclass(frozen=True)
+class BankPlan:
+    """How many samples to cut from each source (before ``scale``)."""
+
+    validation_counts: dict[str, int]
+    training_counts: dict[str, int]
+    photo_sizes: tuple[tuple[int, int, int], ...]  # (width, height, sequences per photo)
+    photo_frames: int
+    samples_per_sequence: int
+
+
+def build_bank(data: Path, out: Path, validation: bool, seed: int, scale: float,
+               plan: BankPlan, cut: Cutter) -> Manifest:
+    """Cut samples from the training (or validation) clips under ``data`` (plus panned photos
+    for training) into ``out``; ``scale`` multiplies every count (tiny banks for tests)."""
+    from vidfuse.train.sources import CLIPS, TRAINING_CLIPS, TRAINING_PHOTOS, VALIDATION_CLIPS
+
+    rng = np.random.default_rng(seed)
+    manifest = Manifest()
+    samples: list[Sample] = []
+    counts = plan.validation_counts if validation else plan.training_counts
+    for name in VALIDATION_CLIPS if validation else TRAINING_CLIPS:
+        frames = decode_clip(data / CLIPS[name])
+        count = max(1, round(counts[name] * scale))
+        samples += cut(frames, count, rng)
+        manifest.add(name, len(frames), count, f"all frames 0-{len(frames) - 1}")
+    if not validation:
+        for photo_path in TRAINING_PHOTOS:
+            photo = cv2.cvtColor(cv2.imread(str(data / photo_path)), cv2.COLOR_BGR2RGB)
+            made = 0
+            for width, height, sequences in plan.photo_sizes:
+                for _ in range(max(1, round(sequences * scale))):
+                    frames = panned_photo(photo, width, height, plan.photo_frames, rng)
+                    samples += cut(frames, plan.samples_per_sequence, rng)
+                    made += plan.samples_per_sequence
+            sizes = ", ".join(f"{w}x{h}" for w, h, _ in plan.photo_sizes)
+            manifest.add(photo_path, plan.photo_frames, made,
+                         f"synthetic pan/zoom with moving patches, {sizes}")
+    save_samples(samples, out)
+    return manifest

@@ -11,7 +11,6 @@ import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 
@@ -20,7 +19,7 @@ from vidfuse.motion import FlowEstimator, resize_flow
 from vidfuse.nets.interpolator import net_divisor
 from vidfuse.picture import Picture
 from vidfuse.scene import SceneCutDetector
-from vidfuse.train.data import Manifest, Sample, decode_clip, panned_photo, save_samples
+from vidfuse.train.data import BankPlan, Manifest, Sample, build_bank
 
 
 def cut_samples(frames: list[Picture], count: int, gaps: int, crop: int,
@@ -66,36 +65,22 @@ def cut_samples(frames: list[Picture], count: int, gaps: int, crop: int,
                "divisor": np.array(divisor)}
 
 
+PLAN = BankPlan(
+    validation_counts={"bigbuckbunny": 24, "bikes": 24, "carphone": 24},
+    training_counts={"vtest": 300, "megamind": 240},
+    photo_sizes=((1280, 720, 4), (640, 360, 1)),
+    photo_frames=13,
+    samples_per_sequence=6,
+)
+
+
 def build_interpolation_bank(data: Path, out: Path, validation: bool, seed: int = 0,
                              scale: float = 1.0, crop: int = 224, gaps: int = 3) -> Manifest:
-    """Cut samples from the training (or validation) clips under ``data`` into ``out``.
-
-    ``scale`` multiplies every sample count (small values make a quick bank for smoke tests).
-    """
-    from vidfuse.train.sources import CLIPS, TRAINING_CLIPS, TRAINING_PHOTOS, VALIDATION_CLIPS
-
-    rng = np.random.default_rng(seed)
+    """Interpolator samples from the training (or validation) clips under ``data``."""
     estimator = FlowEstimator()
-    manifest = Manifest()
-    samples: list[Sample] = []
-    clip_counts = ({"bigbuckbunny": 24, "bikes": 24, "carphone": 24} if validation
-                   else {"vtest": 300, "megamind": 240})
-    for name in VALIDATION_CLIPS if validation else TRAINING_CLIPS:
-        frames = decode_clip(data / CLIPS[name])
-        count = max(1, round(clip_counts[name] * scale))
-        samples += cut_samples(frames, count, gaps, crop, rng, estimator)
-        manifest.add(name, len(frames), count, f"all frames 0-{len(frames) - 1}")
-    if not validation:
-        for photo_path in TRAINING_PHOTOS:
-            photo = cv2.cvtColor(cv2.imread(str(data / photo_path)), cv2.COLOR_BGR2RGB)
-            for width, height, sequences in ((1280, 720, 4), (640, 360, 1)):
-                for _ in range(max(1, round(sequences * scale))):
-                    frames = panned_photo(photo, width, height, 13, rng)
-                    samples += cut_samples(frames, 6, gaps, crop, rng, estimator)
-            manifest.add(photo_path, 13, 6 * 5, "synthetic pan/zoom with moving patches, "
-                         "1280x720 and 640x360")
-    save_samples(samples, out)
-    return manifest
+    return build_bank(data, out, validation, seed, scale, PLAN,
+                      lambda frames, count, rng: cut_samples(frames, count, gaps, crop, rng,
+                                                             estimator))
 
 
 def augment(batch: dict[str, torch.Tensor | int],

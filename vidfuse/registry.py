@@ -1,0 +1,41 @@
+"""Named factories, one registry per kind of thing (interpolation engines, colourisers)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+from vidfuse.errors import UsageError
+
+T = TypeVar("T")
+
+
+class Registry(Generic[T]):
+    """Maps a name to a factory taking a device string, with a one-line summary for help."""
+
+    def __init__(self, kind: str, load: Callable[[], None]) -> None:
+        self._kind = kind
+        self._load = load  # imports the built-in modules, which register themselves
+        self._factories: dict[str, tuple[Callable[[str], T], str]] = {}
+
+    def register(self, name: str, summary: str) -> Callable[[Callable[[str], T]],
+                                                             Callable[[str], T]]:
+        """Class decorator adding a factory under ``name``."""
+
+        def add(factory: Callable[[str], T]) -> Callable[[str], T]:
+            self._factories[name] = (factory, summary)
+            return factory
+
+        return add
+
+    def available(self) -> dict[str, str]:
+        """Names and one-line summaries."""
+        self._load()
+        return {name: summary for name, (_, summary) in self._factories.items()}
+
+    def build(self, name: str, device: str) -> T:
+        self._load()
+        if name not in self._factories:
+            raise UsageError(f"unknown {self._kind} '{name}' "
+                             f"(available: {', '.join(self._factories)})")
+        return self._factories[name][0](device)
