@@ -89,7 +89,11 @@ def export_checkpoint(task: str, checkpoint: Path, out: Path) -> None:
     if config_path.exists():
         config = json.loads(config_path.read_text())
         card["training_config"] = config
-        manifest = Path(config["bank"]).with_suffix(".manifest.json")
-        if manifest.exists():
-            card["training_data"] = json.loads(manifest.read_text())["sources"]
+        options = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in config.items()
+                           if k not in ("task", "resume") and v is not None)
+        card["training_command"] = f"vidfuse train {task} {options}"
+    manifest = checkpoint.parent / "manifest.json"
+    if manifest.exists():
+        card["training_data"] = json.loads(manifest.read_text())["sources"]
+    out.chmod(0o644)
     card_path.write_text(json.dumps(card, indent=2) + "\n")

@@ -73,6 +73,9 @@ def train(config: TrainConfig) -> Path:
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // world))
     torch.manual_seed(config.seed)
     config.out.mkdir(parents=True, exist_ok=True)
+    manifest = config.bank.with_suffix(".manifest.json")
+    if rank == 0 and manifest.exists():  # the model card records what the model saw
+        (config.out / "manifest.json").write_text(manifest.read_text())
     bank = SampleBank(config.bank)
     val_bank = SampleBank(config.val_bank) if config.val_bank and rank == 0 else None
     task = TASKS[config.task]
