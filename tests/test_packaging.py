@@ -30,6 +30,8 @@ def test_wheel_contains_weights_and_cards(tmp_path: Path) -> None:
                     "-q", "-w", str(tmp_path), str(ROOT)], check=True, capture_output=True)
     wheel = next(tmp_path.glob("vidfuse-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
+    for module in (ROOT / "vidfuse").rglob("*.py"):
+        assert module.relative_to(ROOT).as_posix() in names, f"{module.name} missing from the wheel"
     for _, name in NETWORKS.values():
         assert f"vidfuse/models/{name}.safetensors" in names
         assert f"vidfuse/models/{name}.json" in names
