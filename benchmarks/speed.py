@@ -1,6 +1,6 @@
 """End-to-end speed at 720p: decode -> engine -> libx264, next to the I/O floor.
 
-    python benchmarks/speed.py [--clip bigbuckbunny] [--factor 2]
+    python benchmarks/speed.py [--clip bigbuckbunny] [--factor 2] [--device cpu|cuda]
 
 The I/O floor is the same run with an engine that only repeats frames (decode, scene
 detection, colour conversion and encoding of the same number of output frames, no motion
@@ -45,11 +45,12 @@ class RepeatInterpolator:
         """Stateless."""
 
 
-def time_engine(clip: Path, engine: str, factor: int, out_dir: Path) -> tuple[float, int]:
+def time_engine(clip: Path, engine: str, factor: int, out_dir: Path,
+                device: str = "cpu") -> tuple[float, int]:
     out = out_dir / f"{engine}.mp4"
     started = time.perf_counter()
     result = upscale(UpscaleOptions(clip, out, factor=factor, engine=engine, overwrite=True,
-                                    device="cpu"))
+                                    device=device))
     return time.perf_counter() - started, result.frames_in
 
 
@@ -82,13 +83,15 @@ def main() -> None:
     parser.add_argument("--engines", nargs="+",
                         default=[e for e in available() if e != "repeat"])
     parser.add_argument("--skip-minterpolate", action="store_true")
+    parser.add_argument("--device", default="cpu", help="where the learned engines run")
     args = parser.parse_args()
     clip = clip_path(args.clip)
     with VideoFileSource(clip) as source:
         size = f"{source.info.width}x{source.info.height}"
     console = Console(width=140)
     console.print(f"{args.clip} ({size}), x{args.factor}, libx264 veryfast CRF 18; "
-                  f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores")
+                  f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+                  f"engines on {args.device}")
     table = Table()
     for column in ("method", "seconds", "input fps", "time / I/O floor"):
         table.add_column(column, justify="right" if column != "method" else "left")
@@ -97,7 +100,7 @@ def main() -> None:
         floor_s, frames = time_engine(clip, "repeat", args.factor, out_dir)
         rows = [("I/O floor (repeat)", floor_s, frames)]
         for engine in args.engines:
-            rows.append((engine, *time_engine(clip, engine, args.factor, out_dir)))
+            rows.append((engine, *time_engine(clip, engine, args.factor, out_dir, args.device)))
         if not args.skip_minterpolate:
             rows.append(("ffmpeg minterpolate mci", *time_minterpolate(clip, args.factor,
                                                                         out_dir)))

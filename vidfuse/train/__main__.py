@@ -45,6 +45,9 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
             run.add_argument(f"--{name}", type=kind, default=default)
         run.add_argument("--loss", default="charbonnier", choices=sorted(LOSSES))
         run.add_argument("--resume", action="store_true", help="continue from --out")
+        run.add_argument("--device", default="auto",
+                         help="auto (CUDA when visible), cpu, cuda or cuda:N; under torchrun "
+                              "each rank takes cuda:LOCAL_RANK and NCCL, on CPU gloo")
     export = commands.add_parser("export", help="checkpoint -> safetensors + model card")
     export.add_argument("--task", choices=sorted(TASKS), required=True)
     export.add_argument("--checkpoint", type=Path, required=True)
@@ -66,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                           steps=args.steps, batch=args.batch, lr=args.lr, loss=args.loss,
                           alpha=args.alpha, seed=args.seed,
                           checkpoint_every=args.checkpoint_every, val_every=args.val_every,
-                          resume=args.resume, threads=args.threads))
+                          resume=args.resume, threads=args.threads, device=args.device))
     else:
         from vidfuse.weights import export_checkpoint
 

@@ -33,15 +33,13 @@ def _interpolation(model: nn.Module, batch: Batch, loss_name: str, alpha: float)
     luma, chroma = batch["luma"], batch["chroma"]
     predicted, predicted_chroma = model(luma, chroma, batch["flows"], batch["ts"],
                                         int(batch["divisor"]))
-    gaps = predicted.shape[1]
-    total = torch.zeros(())
-    pairs = []
-    for gap in range(gaps):
+    losses, pairs = [], []
+    for gap in range(predicted.shape[1]):
         truth, chroma_truth = luma[:, 2 * gap + 1, None], chroma[:, 2 * gap + 1]
         guess = predicted[:, gap, None]
-        total = total + loss_fn(guess, truth, predicted_chroma[:, gap], chroma_truth, alpha)
+        losses.append(loss_fn(guess, truth, predicted_chroma[:, gap], chroma_truth, alpha))
         pairs.append((guess.detach(), truth))
-    return total / gaps, pairs
+    return torch.stack(losses).mean(), pairs
 
 
 def _colour(model: nn.Module, batch: Batch, loss_name: str, alpha: float) -> Outcome:

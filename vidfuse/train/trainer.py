@@ -19,8 +19,9 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
+from vidfuse.device import resolve_device
 from vidfuse.train.data import SampleBank
-from vidfuse.train.tasks import TASKS, Task
+from vidfuse.train.tasks import TASKS, Batch, Task
 
 
 @dataclass
@@ -41,6 +42,7 @@ class TrainConfig:
     val_every: int = 200
     resume: bool = False
     threads: int = 0
+    device: str = "auto"
 
 
 def _psnr(pairs: list[tuple[torch.Tensor, torch.Tensor]]) -> float:
@@ -49,12 +51,13 @@ def _psnr(pairs: list[tuple[torch.Tensor, torch.Tensor]]) -> float:
 
 
 @torch.no_grad()
-def validate(task: Task, model: torch.nn.Module, bank: SampleBank, seed: int = 1234) -> float:
+def validate(task: Task, model: torch.nn.Module, bank: SampleBank, device: str = "cpu",
+             seed: int = 1234) -> float:
     """Mean PSNR (luma for interpolation, chroma for colour) over fixed validation batches."""
     rng = np.random.default_rng(seed)
     scores = []
     for _ in range(max(1, math.ceil(len(bank) / 8))):
-        _, pairs = task.run(model, bank.batch(8, rng), "mse", 0.0)
+        _, pairs = task.run(model, _on(bank.batch(8, rng), device), "mse", 0.0)
         scores.append(_psnr(pairs))
     return float(np.mean(scores))
 
@@ -63,9 +66,13 @@ def train(config: TrainConfig) -> Path:
     """Train (or resume) and return the path of the final checkpoint."""
     distributed = "WORLD_SIZE" in os.environ and int(os.environ["WORLD_SIZE"]) > 1
     rank, world = 0, 1
+    device = resolve_device(config.device)
+    if device == "cuda":  # under torchrun, one GPU per local rank
+        device = f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}"
+    if device.startswith("cuda"):
+        torch.cuda.set_device(device)
     if distributed:
-        backend = "nccl" if torch.cuda.is_available() else "gloo"
-        dist.init_process_group(backend)
+        dist.init_process_group("nccl" if device.startswith("cuda") else "gloo")
         rank, world = dist.get_rank(), dist.get_world_size()
     if config.threads:
         torch.set_num_threads(config.threads)
@@ -79,12 +86,12 @@ def train(config: TrainConfig) -> Path:
     bank = SampleBank(config.bank)
     val_bank = SampleBank(config.val_bank) if config.val_bank and rank == 0 else None
     task = TASKS[config.task]
-    model = task.make_model()
+    model = task.make_model().to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=1e-4)
     checkpoint = config.out / "checkpoint.pt"
     step = 0
     if config.resume and checkpoint.exists():
-        saved = torch.load(checkpoint, weights_only=True)
+        saved = torch.load(checkpoint, map_location=device, weights_only=True)
         model.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
         step = saved["step"]
@@ -96,13 +103,16 @@ def train(config: TrainConfig) -> Path:
         return 0.5 * (1 + math.cos(math.pi * min(1.0, (first_step + at) / config.steps)))
 
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, cosine)
-    net: torch.nn.Module = DistributedDataParallel(model) if distributed else model
+    net: torch.nn.Module = model
+    if distributed:
+        net = DistributedDataParallel(model, device_ids=[device] if device != "cpu" else None)
     log = (config.out / "log.jsonl").open("a") if rank == 0 else None
     # An untrained network reproduces the classical method: that is the score to beat.
-    baseline = validate(task, task.make_model(), val_bank) if val_bank is not None else None
+    baseline = (validate(task, task.make_model().to(device), val_bank, device)
+                if val_bank is not None else None)
     started = time.perf_counter()
     while step < config.steps:
-        batch = task.augment(bank.batch(config.batch, rng), rng)
+        batch = _on(task.augment(bank.batch(config.batch, rng), rng), device)
         loss, _ = task.run(net, batch, config.loss, config.alpha)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -113,7 +123,7 @@ def train(config: TrainConfig) -> Path:
         record: dict[str, float | int] = {"step": step, "loss": loss.item(),
                                           "seconds": time.perf_counter() - started}
         if val_bank is not None and (step % config.val_every == 0 or step == config.steps):
-            record["val_psnr"] = validate(task, model, val_bank)
+            record["val_psnr"] = validate(task, model, val_bank, device)
             record["val_psnr_classical"] = baseline or 0.0
         if rank == 0 and (step % config.checkpoint_every == 0 or step == config.steps):
             _save_checkpoint(checkpoint, model, optimizer, step)
@@ -133,6 +143,12 @@ def train(config: TrainConfig) -> Path:
         dist.barrier()
         dist.destroy_process_group()
     return checkpoint
+
+
+def _on(batch: Batch, device: str) -> Batch:
+    """Batches are drawn and augmented on the CPU (numpy), then moved to the training device."""
+    return {key: value.to(device, non_blocking=True) if isinstance(value, torch.Tensor)
+            else value for key, value in batch.items()}
 
 
 def _rank_checksums(model: torch.nn.Module, distributed: bool) -> list[float]:
