@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import tempfile
 import time
+from collections.abc import Iterable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import partial
 from pathlib import Path
 from typing import Protocol
 
+from vidfuse.colourisers import build_colouriser
 from vidfuse.device import resolve_device
 from vidfuse.engines import Interpolator, build_engine
 from vidfuse.errors import UsageError
+from vidfuse.fusion import FusionCounts, colourise_stream
+from vidfuse.keyframes import EveryNthKeyframe, ImageKeyframes, KeyframeSource, ReferenceKeyframes
+from vidfuse.picture import Picture
 from vidfuse.pipeline import StreamCounts, convert_frame_rate
 from vidfuse.scene import SceneCutDetector
 from vidfuse.threads import BackgroundCalls, prefetched
@@ -45,6 +51,17 @@ class UpscaleOptions:
     overwrite: bool = False
     image_fps: Fraction | None = None
     encode: EncodeSettings = field(default_factory=EncodeSettings)
+    # Fusion mode: colour for a grey input from one of these three (see vidfuse.keyframes).
+    reference: Path | None = None
+    reference_offset: float = 0.0
+    keyframes: Path | None = None
+    keyframe_every: int | None = None
+    grey: bool = False
+    colouriser: str = "auto"
+
+    @property
+    def fusion(self) -> bool:
+        return any(x is not None for x in (self.reference, self.keyframes, self.keyframe_every))
 
     def validate(self) -> None:
         """Raise :class:`UsageError` for anything wrong that needs no decoding to find."""
@@ -55,6 +72,21 @@ class UpscaleOptions:
             raise UsageError(f"--fps must be positive, not {self.fps}")
         if not self.input.exists():
             raise UsageError(f"input not found: {self.input}")
+        sources = [x for x in (self.reference, self.keyframes, self.keyframe_every)
+                   if x is not None]
+        if len(sources) > 1:
+            raise UsageError("--reference, --keyframes and --keyframe-every are alternatives: "
+                             "give one")
+        if self.grey and not sources:
+            raise UsageError("--grey needs colour from --reference, --keyframes or "
+                             "--keyframe-every")
+        if self.keyframe_every is not None and self.keyframe_every < 2:
+            raise UsageError(f"--keyframe-every must be 2 or more, not {self.keyframe_every}")
+        for given in (self.reference, self.keyframes):
+            if given is not None and not given.exists():
+                raise UsageError(f"not found: {given}")
+            if given is not None and given.resolve() == self.output.resolve():
+                raise UsageError(f"output would overwrite {given}")
         kind = output_kind(self.output)
         if self.output.resolve() == self.input.resolve():
             raise UsageError(f"output would overwrite the input: {self.output}")
@@ -85,6 +117,8 @@ class UpscaleResult:
     interpolated: int
     scene_cuts: int
     seconds: float
+    keyframes: int = 0
+    colourised: int = 0
 
     @property
     def input_fps(self) -> float:
@@ -118,12 +152,18 @@ def upscale(options: UpscaleOptions, observer: Observer | None = None) -> Upscal
     """Raise the frame rate of ``options.input`` and write ``options.output`` atomically."""
     observer = observer or SilentObserver()
     options.validate()
-    engine = build_engine(options.engine, resolve_device(options.device))
+    device = resolve_device(options.device)
+    engine = build_engine(options.engine, device)
+    colouriser = build_colouriser(options.colouriser, device) if options.fusion else None
     started = time.perf_counter()
     counts = StreamCounts()
-    with open_source(options.input, options.image_fps) as source:
+    colour_counts = FusionCounts()
+    with open_source(options.input, options.image_fps) as source, ExitStack() as stack:
         info = source.info
         schedule = _schedule(options, info)
+        keys = _keyframe_source(options, info)
+        if keys is not None:
+            stack.callback(keys.close)
         observer.started(info, engine)
         with atomic_output(options.output) as temp:
             sink = _open_sink(options, info, schedule, temp, observer)
@@ -133,8 +173,15 @@ def upscale(options: UpscaleOptions, observer: Observer | None = None) -> Upscal
             try:
                 source.route_packets(lambda packet: encoder.submit(partial(sink.packet, packet)))
                 cuts = SceneCutDetector(options.scene_threshold)
-                for picture in convert_frame_rate(prefetched(source.pictures()), engine,
-                                                  schedule, cuts, counts):
+                decoded = prefetched(source.pictures())
+                # Stop the decode thread before the source closes, even when a stage fails
+                # (a traceback would otherwise keep it decoding from a closed container).
+                stack.callback(decoded.close)
+                pictures: Iterable[Picture] = decoded
+                if keys is not None and colouriser is not None:
+                    pictures = colourise_stream(pictures, keys, colouriser, cuts,
+                                                colour_counts, options.grey)
+                for picture in convert_frame_rate(pictures, engine, schedule, cuts, counts):
                     encoder.submit(partial(sink.write, picture))
                     observer.advanced(counts)
                 encoder.finish()
@@ -142,6 +189,9 @@ def upscale(options: UpscaleOptions, observer: Observer | None = None) -> Upscal
                 encoder.cancel()
                 sink.abort()
                 raise
+            if colour_counts.uncoloured:
+                observer.warning(f"{colour_counts.uncoloured} frame(s) in shots without a "
+                                 "keyframe were left grey")
             sink.close()
     return UpscaleResult(
         output=options.output,
@@ -152,7 +202,19 @@ def upscale(options: UpscaleOptions, observer: Observer | None = None) -> Upscal
         interpolated=counts.interpolated,
         scene_cuts=counts.scene_cuts,
         seconds=time.perf_counter() - started,
+        keyframes=colour_counts.keyframes,
+        colourised=colour_counts.colourised,
     )
+
+
+def _keyframe_source(options: UpscaleOptions, info: SourceInfo) -> KeyframeSource | None:
+    if options.keyframe_every is not None:
+        return EveryNthKeyframe(options.keyframe_every)
+    if options.keyframes is not None:
+        return ImageKeyframes(options.keyframes, info)
+    if options.reference is not None:
+        return ReferenceKeyframes(options.reference, info, options.reference_offset)
+    return None
 
 
 def _schedule(options: UpscaleOptions, info: SourceInfo) -> Schedule:

@@ -22,10 +22,11 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from vidfuse import engines
+from vidfuse import colourisers, engines
 from vidfuse.api import DEFAULT_SCENE_THRESHOLD, UpscaleOptions, UpscaleResult, upscale
 from vidfuse.engines import Interpolator
 from vidfuse.errors import UsageError, VidfuseError
+from vidfuse.keyframes import NAMING
 from vidfuse.pipeline import StreamCounts
 from vidfuse.video.probe import probe
 from vidfuse.video.reader import SourceInfo
@@ -33,7 +34,8 @@ from vidfuse.video.writer import CODECS, EncodeSettings
 
 app = typer.Typer(
     name="vidfuse",
-    help="Smoother video: raise the frame rate with motion-compensated interpolation.",
+    help="Smoother, more colourful video: raise the frame rate with motion-compensated "
+         "interpolation, and colour greyscale video from a few colour keyframes.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -175,6 +177,27 @@ def upscale_command(
     input_fps: Annotated[str | None, typer.Option(
         help="Frame rate of an image-directory input (default 25).",
         show_default=False)] = None,
+    reference: Annotated[Path | None, typer.Option(
+        help="Fusion: colour video of the same scene (any rate and size, same aspect); its "
+             "frames colour the grey frames they match in time (within half a frame).",
+        rich_help_panel="Colour (fusion mode)", show_default=False)] = None,
+    reference_offset: Annotated[float, typer.Option(
+        help="Seconds to add to the reference's timestamps when its clock differs.",
+        rich_help_panel="Colour (fusion mode)")] = 0.0,
+    keyframes: Annotated[Path | None, typer.Option(
+        help=f"Fusion: directory of colour images, each named by {NAMING}.",
+        rich_help_panel="Colour (fusion mode)", show_default=False)] = None,
+    keyframe_every: Annotated[int | None, typer.Option(
+        help="Fusion, simulated from a colour video: keep the colour of every N-th frame, "
+             "rebuild the rest from luma (research and evaluation).",
+        rich_help_panel="Colour (fusion mode)", show_default=False)] = None,
+    grey: Annotated[bool, typer.Option(
+        "--grey", help="Treat the input as greyscale even if it carries colour (it is "
+                       "detected otherwise).", rich_help_panel="Colour (fusion mode)")] = False,
+    colouriser: Annotated[str, typer.Option(
+        help=f"Colouriser: auto (= {colourisers.AUTO_COLOURISER}), "
+             + ", ".join(colourisers.available()) + ".",
+        rich_help_panel="Colour (fusion mode)")] = "auto",
     device: Annotated[str, typer.Option(
         help="auto, cpu, cuda or cuda:N. A missing GPU is an error, not a CPU fallback.")]
         = "auto",
@@ -192,6 +215,10 @@ def upscale_command(
       vidfuse upscale clip.mp4 --out clip60.mp4 --fps 60     # any target rate
 
       vidfuse upscale shots/ --input-fps 24 --out frames/    # images in, PNGs out
+
+      vidfuse upscale grey.mp4 --reference colour.mp4 --out out.mp4   # colour + 2x
+
+      vidfuse upscale grey.mp4 --keyframes keys/ --out out.mp4        # hand-coloured keys
 
     Audio and subtitles are copied, colour tags kept. The output appears only when complete.
     """
@@ -211,6 +238,12 @@ def upscale_command(
             encode=EncodeSettings(codec=codec, crf=crf, preset=preset, pix_fmt=pix_fmt,
                                   encoder_options=_key_values(encoder_opt or []),
                                   keep_audio=not no_audio),
+            reference=reference,
+            reference_offset=reference_offset,
+            keyframes=keyframes,
+            keyframe_every=keyframe_every,
+            grey=grey,
+            colouriser=colouriser,
         )
         try:
             return upscale(options, observer)
@@ -224,6 +257,9 @@ def upscale_command(
             f"({result.interpolated} interpolated, {result.scene_cuts} scene cuts) in "
             f"{result.seconds:.1f} s, {result.input_fps:.1f} input fps -> {result.output}"
         )
+        if result.keyframes:
+            err.print(f"colour: {result.keyframes} keyframes, {result.colourised} frames "
+                      "colourised")
 
 
 @app.command("info")

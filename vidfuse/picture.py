@@ -43,6 +43,28 @@ class Picture:
             self.v.astype(np.float32) * scale,
         )
 
+    @property
+    def has_colour(self) -> bool:
+        """False for greyscale: chroma within a code value (8-bit scale) of neutral on average.
+
+        Lossy coding leaves a little chroma noise on grey video; real colour is far above it.
+        """
+        neutral = 1 << (self.bits - 1)
+        scale = 255.0 / self.max_value
+        deviation = max(float(np.abs(plane.astype(np.int32) - neutral).mean()) * scale
+                        for plane in (self.u, self.v))
+        return deviation > 1.0
+
+    def greyed(self) -> Picture:
+        """The same luma with neutral chroma."""
+        neutral = 1 << (self.bits - 1)
+        return Picture(self.y, np.full_like(self.u, neutral), np.full_like(self.v, neutral),
+                       self.bits, self.time)
+
+    def with_chroma_of(self, other: Picture) -> Picture:
+        """This picture's luma with ``other``'s chroma (same layout)."""
+        return Picture(self.y, other.u, other.v, self.bits, self.time)
+
     def with_time(self, time: float) -> Picture:
         return Picture(self.y, self.u, self.v, self.bits, time)
 

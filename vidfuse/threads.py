@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -36,7 +36,7 @@ def _put(target: queue.Queue[object], item: object, stop: threading.Event) -> bo
     return False
 
 
-def prefetched(items: Iterator[T], depth: int = 4) -> Iterator[T]:
+def prefetched(items: Iterator[T], depth: int = 4) -> Generator[T, None, None]:
     """Yield ``items``, produced ahead by a background thread (at most ``depth`` waiting)."""
     pending: queue.Queue[object] = queue.Queue(maxsize=depth)
     stop = threading.Event()

@@ -32,4 +32,11 @@ def _load_builtin() -> None:
 COLOURISERS: Registry[Colouriser] = Registry("colouriser", _load_builtin)
 register = COLOURISERS.register
 available = COLOURISERS.available
-build_colouriser = COLOURISERS.build
+
+# What `--colouriser auto` runs: the best on benchmarks/colour_quality.py's validation clips.
+AUTO_COLOURISER = "ae"
+
+
+def build_colouriser(name: str, device: str) -> Colouriser:
+    """The colouriser called ``name`` ('auto' picks the best measured one) on ``device``."""
+    return COLOURISERS.build(AUTO_COLOURISER if name == "auto" else name, device)

@@ -151,6 +151,23 @@ def frame_to_picture(
     return Picture(planes[0], planes[1], planes[2], fmt.bits, time)
 
 
+def conform_frame(frame: av.VideoFrame, source: ColourInfo, fmt: WorkingFormat,
+                  colour: ColourInfo, width: int, height: int, time: float) -> Picture:
+    """A frame of another stream (a colour reference, a keyframe image) -> planes that match
+    the main input: its size, working format, matrix and range, converted in one swscale pass."""
+    options: dict[str, object] = {
+        "format": fmt.pix_fmt, "width": width, "height": height,
+        "dst_colorspace": colour.swscale_matrix(height), "dst_color_range": colour.swscale_range,
+        "interpolation": "AREA" if frame.width > width else "BICUBIC",
+    }
+    if not (frame.format.is_rgb or frame.format.has_palette):
+        options["src_colorspace"] = source.swscale_matrix(frame.height)
+        options["src_color_range"] = source.swscale_range
+    frame = frame.reformat(**options)
+    planes = [_plane_array(frame, i, fmt.dtype).copy() for i in range(3)]
+    return Picture(planes[0], planes[1], planes[2], fmt.bits, time)
+
+
 def picture_to_frame(picture: Picture, fmt: WorkingFormat, colour: ColourInfo) -> av.VideoFrame:
     """Planes -> a tagged VideoFrame in the working format, ready to encode or reformat."""
     frame = av.VideoFrame(picture.width, picture.height, fmt.pix_fmt)

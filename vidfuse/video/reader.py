@@ -70,7 +70,8 @@ def open_source(
 class VideoFileSource:
     """Any file PyAV can open with at least one video stream."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, video_only: bool = False) -> None:
+        """``video_only``: demux nothing but video (a colour reference's audio is not wanted)."""
         if path.stat().st_size == 0:
             raise InputError(f"input is an empty file (0 bytes): {path}")
         try:
@@ -82,7 +83,7 @@ class VideoFileSource:
             raise InputError(f"no video stream in {path}")
         self._stream = self._container.streams.video[0]
         self._stream.thread_type = "AUTO"
-        self._passthrough = [
+        self._passthrough = [] if video_only else [
             s for s in self._container.streams if s.type in ("audio", "subtitle")
         ]
         self._packets_to: PacketSink | None = None
@@ -150,7 +151,13 @@ class VideoFileSource:
             raise InputError(f"cannot decode {path}: {_reason(exc)}") from exc
 
     def pictures(self) -> Iterator[Picture]:
-        """Decoded frames in presentation order, converted to the working format.
+        """Decoded frames in presentation order, converted to the working format."""
+        info = self.info
+        for frame, time in self.timed_frames():
+            yield frame_to_picture(frame, info.working, info.colour, time)
+
+    def timed_frames(self) -> Iterator[tuple[av.VideoFrame, float]]:
+        """Decoded frames in presentation order with their times in seconds.
 
         Timestamps are trusted while they increase. Once one goes backwards (AVI files with
         packed B-frames report decode order) the rest of the stream is timed by the nominal
@@ -173,7 +180,7 @@ class VideoFileSource:
             elif time is None:
                 time = info.start_time
             last_time = time
-            yield frame_to_picture(frame, info.working, info.colour, time)
+            yield frame, time
 
     def close(self) -> None:
         self._container.close()

@@ -1,0 +1,202 @@
+"""Fusion mode: a grey video plus sparse colour (reference video, keyframe images, or its own
+colour every N frames) becomes a colour video at twice the frame rate."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from clips import moving_frames, write_clip
+from test_cli import assert_one_line_error, run_cli
+
+from vidfuse.colourisers import build_colouriser
+from vidfuse.fusion import MAX_GAP, FusionCounts, colourise_stream
+from vidfuse.keyframes import EveryNthKeyframe
+from vidfuse.metrics import psnr
+from vidfuse.picture import Picture
+from vidfuse.scene import SceneCutDetector
+from vidfuse.video.colour import picture_to_frame, to_rgb
+from vidfuse.video.reader import VideoFileSource
+
+FRAMES = 20
+
+
+def grey_of(rgb: np.ndarray) -> np.ndarray:
+    """R = G = B = BT.709 luma: the same Y plane as the colour frame once encoded."""
+    luma = (rgb.astype(np.float32) @ np.array([0.2126, 0.7152, 0.0722], np.float32))
+    return np.repeat(np.clip(luma + 0.5, 0, 255).astype(np.uint8)[..., None], 3, axis=2)
+
+
+def decoded(path: Path) -> tuple[list[Picture], list[np.ndarray]]:
+    """Pictures (planes) and RGB of every frame."""
+    with VideoFileSource(path) as source:
+        info = source.info
+        pictures = list(source.pictures())
+        rgb = [to_rgb(picture_to_frame(p, info.working, info.colour), info.colour, 8)
+               for p in pictures]
+    return pictures, rgb
+
+
+@pytest.fixture(scope="module")
+def scene(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    root = tmp_path_factory.mktemp("fusion")
+    truth = moving_frames(FRAMES, 64, 96, step=(2, 1))
+    return {
+        "root": root,
+        "truth": truth,
+        "colour": write_clip(root / "colour.mkv", truth),
+        "grey": write_clip(root / "grey.mkv", [grey_of(f) for f in truth]),
+    }
+
+
+def _chroma_psnr(out: list[np.ndarray], truth: list[np.ndarray], frames: range) -> float:
+    return float(np.mean([psnr(truth[i], out[2 * i]) for i in frames]))
+
+
+def test_keyframe_every_rebuilds_colour_keeps_luma_and_doubles_rate(scene: dict,
+                                                                     tmp_path: Path) -> None:
+    out = tmp_path / "out.mkv"
+    code, output = run_cli("upscale", scene["colour"], "--out", out, "--keyframe-every", "8",
+                           "--codec", "ffv1")
+    assert code == 0, output
+    assert "3 keyframes, 17 frames colourised" in output
+    pictures, rgb = decoded(out)
+    source, _ = decoded(scene["colour"])
+    assert len(pictures) == 2 * FRAMES
+    assert all(np.array_equal(pictures[2 * i].y, s.y) for i, s in enumerate(source))
+    keys = range(0, FRAMES, 8)
+    assert _chroma_psnr(rgb, scene["truth"], keys) > 45  # keyframes: their own colour
+    between = range(1, 16)
+    assert _chroma_psnr(rgb, scene["truth"], between) > 32
+
+
+def test_reference_video_at_lower_rate_and_size_colours_grey_input(scene: dict,
+                                                                    tmp_path: Path) -> None:
+    truth = scene["truth"]
+    reference = write_clip(tmp_path / "ref.mkv",
+                           [cv2.resize(f, (48, 32), interpolation=cv2.INTER_AREA)
+                            for f in truth[::4]], rate=Fraction(25, 4))
+    out = tmp_path / "out.mkv"
+    code, output = run_cli("upscale", scene["grey"], "--reference", reference, "--out", out,
+                           "--codec", "ffv1")
+    assert code == 0, output
+    assert "5 keyframes" in output
+    pictures, rgb = decoded(out)
+    grey, _ = decoded(scene["grey"])
+    assert len(pictures) == 2 * FRAMES
+    assert all(np.array_equal(pictures[2 * i].y, g.y) for i, g in enumerate(grey))
+    assert _chroma_psnr(rgb, truth, range(FRAMES)) > 30
+    _, grey_rgb = decoded(scene["grey"])
+    uncoloured = float(np.mean([psnr(t, g) for t, g in zip(truth, grey_rgb, strict=True)]))
+    assert _chroma_psnr(rgb, truth, range(FRAMES)) > uncoloured + 5
+
+
+def test_keyframe_images_named_by_index_and_time(scene: dict, tmp_path: Path) -> None:
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    truth = scene["truth"]
+    cv2.imwrite(str(keys / "000000.png"), cv2.cvtColor(truth[0], cv2.COLOR_RGB2BGR))
+    cv2.imwrite(str(keys / "t=0.64s.png"), cv2.cvtColor(truth[16], cv2.COLOR_RGB2BGR))
+    out = tmp_path / "out.mkv"
+    code, output = run_cli("upscale", scene["grey"], "--keyframes", keys, "--out", out,
+                           "--codec", "ffv1")
+    assert code == 0, output
+    assert "2 keyframes" in output
+    _, rgb = decoded(out)
+    assert _chroma_psnr(rgb, truth, range(17)) > 30
+
+
+def test_colour_never_crosses_a_scene_cut(tmp_path: Path) -> None:
+    """The only keyframe is in the first shot: the second shot stays grey, with a warning."""
+    warm = [np.clip(f * [1.0, 0.6, 0.3], 0, 255).astype(np.uint8)
+            for f in moving_frames(10, 64, 96, seed=1)]
+    cold = [np.clip(f * [0.2, 0.5, 1.0] * 0.5, 0, 255).astype(np.uint8)
+            for f in moving_frames(10, 64, 96, seed=2)]
+    truth = warm + cold
+    grey = write_clip(tmp_path / "grey.mkv", [grey_of(f) for f in truth])
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    cv2.imwrite(str(keys / "0.png"), cv2.cvtColor(truth[0], cv2.COLOR_RGB2BGR))
+    out = tmp_path / "out.mkv"
+    code, output = run_cli("upscale", grey, "--keyframes", keys, "--out", out, "--codec", "ffv1")
+    assert code == 0, output
+    assert "1 scene cuts" in output and "10 frame(s) in shots without a keyframe" in output
+    pictures, rgb = decoded(out)
+    assert _chroma_psnr(rgb, truth, range(1, 10)) > 30
+    assert not any(p.has_colour for p in pictures[20:])
+
+
+def test_long_gaps_are_coloured_in_bounded_batches(scene: dict) -> None:
+    colouriser = build_colouriser("nearest", "cpu")
+    batches: list[int] = []
+    real = colouriser.colourise
+
+    def recording(grey: list[Picture], before: Picture | None,
+                  after: Picture | None) -> list[Picture]:
+        batches.append(len(grey))
+        return real(grey, before, after)
+
+    colouriser.colourise = recording  # type: ignore[method-assign]
+    with VideoFileSource(scene["colour"]) as source:
+        first = next(source.pictures())
+    pictures = [first.with_time(i / 25) for i in range(2 * MAX_GAP + 10)]
+    counts = FusionCounts()
+    made = list(colourise_stream(pictures, EveryNthKeyframe(10_000), colouriser,
+                                 SceneCutDetector(0.3), counts))
+    assert len(made) == len(pictures) and counts.keyframes == 1
+    assert max(batches) <= MAX_GAP and sum(batches) == len(pictures) - 1
+    assert all(np.array_equal(m.u, first.u) for m in made)  # far from the key: still coloured
+
+
+@pytest.fixture(scope="module")
+def bad(scene: dict) -> dict[str, Path]:
+    root: Path = scene["root"]
+    truth = scene["truth"]
+    (root / "empty").mkdir()
+    (root / "badname").mkdir()
+    cv2.imwrite(str(root / "badname" / "frame-a.png"), truth[0])
+    (root / "corrupt").mkdir()
+    (root / "corrupt" / "000004.png").write_bytes(b"not a png")
+    return {
+        "square": write_clip(root / "square.mkv", [f[:, :64] for f in truth[::4]],
+                             rate=Fraction(25, 4)),
+        "grey_ref": write_clip(root / "grey_ref.mkv", [grey_of(f) for f in truth[::4]],
+                               rate=Fraction(25, 4)),
+        "ref": write_clip(root / "ref.mkv", truth[::4], rate=Fraction(25, 4)),
+        **{name: root / name for name in ("empty", "badname", "corrupt")},
+    }
+
+
+@pytest.mark.parametrize(("case", "args", "fragment"), [
+    ("colour input", ["{colour}", "--reference", "{ref}"], "the input is in colour"),
+    ("no overlap", ["{grey}", "--reference", "{ref}", "--reference-offset", "100"],
+     "no frame can match"),
+    ("aspect", ["{grey}", "--reference", "{square}"], "different aspect ratios"),
+    ("grey reference", ["{grey}", "--reference", "{grey_ref}"], "has no colour"),
+    ("empty dir", ["{grey}", "--keyframes", "{empty}"], "no keyframe images"),
+    ("bad name", ["{grey}", "--keyframes", "{badname}"], "name it by a frame index"),
+    ("corrupt image", ["{grey}", "--keyframes", "{corrupt}"], "cannot read keyframe image"),
+    ("grey input, own colour", ["{grey}", "--keyframe-every", "8"], "input is greyscale"),
+    ("two sources", ["{grey}", "--keyframe-every", "8", "--reference", "{ref}"],
+     "alternatives"),
+    ("grey alone", ["{grey}", "--grey"], "--grey needs colour"),
+])
+def test_bad_colour_sources_fail_cleanly(case: str, args: list[str], fragment: str,
+                                         scene: dict, bad: dict, tmp_path: Path) -> None:
+    paths = {**bad, "colour": scene["colour"], "grey": scene["grey"]}
+    out = tmp_path / "out.mkv"
+    code, output = run_cli("upscale", *[a.format(**paths) for a in args], "--out", out)
+    assert code != 0, case
+    assert_one_line_error(output, fragment)
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_grey_flag_discards_input_colour(scene: dict, bad: dict, tmp_path: Path) -> None:
+    out = tmp_path / "out.mkv"
+    code, output = run_cli("upscale", scene["colour"], "--reference", bad["ref"], "--grey",
+                           "--out", out, "--codec", "ffv1")
+    assert code == 0, output
+    assert "5 keyframes" in output
