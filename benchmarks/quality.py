@@ -10,56 +10,23 @@ and FFmpeg's minterpolate (mci), all measured in this run on the same frames. En
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import time
 from pathlib import Path
 
 import numpy as np
-from baselines import minterpolate
 from datasets import CLIPS, clip_path
 from rich.console import Console
 from rich.table import Table
 
-from vidfuse.api import DEFAULT_SCENE_THRESHOLD
-from vidfuse.engines import available, build_engine
-from vidfuse.metrics import psnr, ssim
-from vidfuse.picture import Picture
-from vidfuse.scene import SceneCutDetector
+from vidfuse.engines import available
+from vidfuse.evaluate import Clip, evaluate_time
 from vidfuse.train.sources import VALIDATION_CLIPS
-from vidfuse.video.colour import picture_to_frame, to_rgb
-from vidfuse.video.reader import VideoFileSource
-
-
-def rgb_of(picture: Picture, source: VideoFileSource) -> np.ndarray:
-    info = source.info
-    return to_rgb(picture_to_frame(picture, info.working, info.colour), info.colour, 8)
 
 
 def evaluate_clip(path: Path, frames: int, engines: list[str]) -> dict[str, tuple[float, float]]:
-    with VideoFileSource(path) as source:
-        pictures = list(itertools.islice(source.pictures(), frames | 1))
-        info = source.info
-        evens, odds = pictures[0::2], pictures[1::2]
-        truth = [rgb_of(p, source) for p in odds]
-        predictions: dict[str, list[Picture]] = {"repeat": evens[:-1]}
-        # As in `vidfuse upscale`: across a detected scene cut the earlier frame is repeated.
-        cuts = SceneCutDetector(DEFAULT_SCENE_THRESHOLD)
-        cut_after = [cuts.is_cut(a, b) for a, b in itertools.pairwise(evens)]
-        for name in engines:
-            engine = build_engine(name, "cpu")
-            predictions[name] = [a if cut else engine.interpolate(a, b, [0.5])[0]
-                                 for (a, b), cut in zip(itertools.pairwise(evens), cut_after,
-                                                        strict=True)]
-        rebuilt = list(minterpolate(evens, info.working, info.colour,
-                                    info.frame_rate / 2, info.frame_rate))
-        predictions["minterpolate"] = rebuilt[1::2][: len(odds)]
-        scores = {}
-        for name, pics in predictions.items():
-            pairs = [(t, rgb_of(p, source)) for t, p in zip(truth, pics, strict=False)]
-            scores[name] = (float(np.mean([psnr(t, p) for t, p in pairs])),
-                            float(np.mean([ssim(t, p) for t, p in pairs])))
-        return scores
+    scores = evaluate_time(Clip.load(path, frames | 1), engines)
+    return {name: (score.psnr, score.ssim) for name, score in scores.items()}
 
 
 def main() -> None:

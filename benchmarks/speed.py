@@ -18,12 +18,12 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from baselines import minterpolate
 from datasets import CLIPS, clip_path
 from rich.console import Console
 from rich.table import Table
 
 from vidfuse import EncodeSettings, UpscaleOptions, upscale
+from vidfuse.baselines import minterpolate
 from vidfuse.engines import available, register
 from vidfuse.picture import Picture
 from vidfuse.video.reader import VideoFileSource

@@ -1,0 +1,154 @@
+"""Scores against ground truth: take a colour clip, hide what vidfuse would rebuild, compare.
+
+- Time: keep every F-th frame, rebuild the others (engines, frame repetition, FFmpeg's
+  minterpolate), PSNR (RGB) / SSIM against the frames that were dropped.
+- Colour: keep the colour of every N-th frame, colour the rest from luma (colourisers), PSNR /
+  SSIM of the non-key frames, and temporal stability: the mean frame-to-frame chroma change
+  on static pixels, next to the ground truth's own.
+- Fusion: both at once through the real pipeline stages (`colourise_stream`, then
+  `convert_frame_rate`), scored on every frame that was not a colour keyframe.
+
+Used by `vidfuse eval` and the scripts in benchmarks/. Holds ``frames`` pictures in memory:
+an evaluation tool, not a streaming one.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from vidfuse.api import DEFAULT_SCENE_THRESHOLD
+from vidfuse.baselines import minterpolate
+from vidfuse.colourisers import build_colouriser
+from vidfuse.engines import build_engine
+from vidfuse.fusion import FusionCounts, colourise_stream
+from vidfuse.keyframes import EveryNthKeyframe
+from vidfuse.metrics import psnr, ssim
+from vidfuse.picture import Picture
+from vidfuse.pipeline import StreamCounts, convert_frame_rate
+from vidfuse.scene import SceneCutDetector
+from vidfuse.timeline import FactorSchedule
+from vidfuse.video.colour import picture_to_frame, to_rgb
+from vidfuse.video.reader import SourceInfo, VideoFileSource
+
+_STATIC = 2.0 / 255  # luma change below this (per frame) marks a pixel as static
+
+
+@dataclass(frozen=True)
+class Score:
+    psnr: float
+    ssim: float
+    stability: float | None = None  # mean |chroma change| on static pixels, 8-bit units
+
+    def as_dict(self) -> dict[str, float | None]:
+        return asdict(self)
+
+
+@dataclass
+class Clip:
+    """The first frames of a colour clip, decoded once."""
+
+    info: SourceInfo
+    pictures: list[Picture]
+
+    @classmethod
+    def load(cls, path: Path, frames: int) -> Clip:
+        with VideoFileSource(path) as source:
+            return cls(source.info, list(itertools.islice(source.pictures(), frames)))
+
+    def rgb(self, picture: Picture) -> np.ndarray:
+        info = self.info
+        return to_rgb(picture_to_frame(picture, info.working, info.colour), info.colour, 8)
+
+    def score(self, truth: Sequence[Picture], made: Sequence[Picture],
+              stability: float | None = None) -> Score:
+        pairs = [(self.rgb(t), self.rgb(m)) for t, m in zip(truth, made, strict=True)]
+        return Score(float(np.mean([psnr(t, m) for t, m in pairs])),
+                     float(np.mean([ssim(t, m) for t, m in pairs])), stability)
+
+
+def evaluate_time(clip: Clip, engines: Sequence[str], factor: int = 2,
+                  device: str = "cpu") -> dict[str, Score]:
+    """Every ``factor``-th frame kept, the rest rebuilt; scene cuts repeat as `upscale` does."""
+    kept = clip.pictures[::factor]
+    count = (len(kept) - 1) * factor  # frames that have a later kept frame
+    truth = [p for i, p in enumerate(clip.pictures[:count]) if i % factor]
+    ts = [k / factor for k in range(1, factor)]
+    cuts = SceneCutDetector(DEFAULT_SCENE_THRESHOLD)
+    cut_after = [cuts.is_cut(a, b) for a, b in itertools.pairwise(kept)]
+    made: dict[str, list[Picture]] = {
+        "repeat": [a for a in kept[:-1] for _ in ts]}
+    for name in engines:
+        engine = build_engine(name, device)
+        made[name] = []
+        for (a, b), cut in zip(itertools.pairwise(kept), cut_after, strict=True):
+            if cut:
+                engine.reset()
+            made[name] += [a] * len(ts) if cut else engine.interpolate(a, b, ts)
+    info = clip.info
+    rate = info.frame_rate / factor
+    # The filter stops short of the last input frame: a repeated one makes it finish the gap.
+    rebuilt = list(minterpolate([*kept, kept[-1]], info.working, info.colour, rate,
+                                info.frame_rate))
+    made["minterpolate"] = [p for i, p in enumerate(rebuilt[:count]) if i % factor]
+    return {name: clip.score(truth, pictures) for name, pictures in made.items()}
+
+
+def evaluate_colour(clip: Clip, colourisers: Sequence[str], every: int,
+                    device: str = "cpu") -> dict[str, Score]:
+    """Colour of every ``every``-th frame kept; "truth" scores the clip's own stability."""
+    pictures = clip.pictures
+    truth = [p for i, p in enumerate(pictures) if i % every]
+    scores = {"truth": Score(float("inf"), 1.0, chroma_stability(pictures, pictures))}
+    for name in colourisers:
+        made = list(colourise_stream(pictures, EveryNthKeyframe(every),
+                                     build_colouriser(name, device),
+                                     SceneCutDetector(DEFAULT_SCENE_THRESHOLD), FusionCounts()))
+        scores[name] = clip.score(truth, [p for i, p in enumerate(made) if i % every],
+                                  chroma_stability(made, pictures))
+    return scores
+
+
+def evaluate_fusion(clip: Clip, colouriser: str, engine: str, every: int, factor: int,
+                    device: str = "cpu") -> Score:
+    """The whole pipeline on every ``factor``-th frame, colour kept every ``every``-th of
+    those; scored on all rebuilt frames (colourised, interpolated or both)."""
+    kept = clip.pictures[::factor]
+    cuts = SceneCutDetector(DEFAULT_SCENE_THRESHOLD)
+    coloured = colourise_stream(kept, EveryNthKeyframe(every), build_colouriser(colouriser,
+                                                                                device),
+                                cuts, FusionCounts())
+    info = clip.info
+    schedule = FactorSchedule(factor, info.frame_rate / factor, info.time_base * factor)
+    made = list(convert_frame_rate(coloured, build_engine(engine, device), schedule, cuts,
+                                   StreamCounts()))
+    count = (len(kept) - 1) * factor + 1
+    keys = {i * factor for i in range(0, len(kept), every)}
+    rebuilt = [i for i in range(count) if i not in keys]
+    return clip.score([clip.pictures[i] for i in rebuilt], [made[i] for i in rebuilt],
+                      chroma_stability(made[:count], clip.pictures[:count]))
+
+
+def chroma_stability(made: Sequence[Picture], truth: Sequence[Picture]) -> float:
+    """Mean absolute frame-to-frame chroma change (8-bit units) where the truth is static.
+
+    Flicker shows here: colour that changes while the scene does not.
+    """
+    total, pixels = 0.0, 0
+    for (m0, m1), (t0, t1) in zip(itertools.pairwise(made), itertools.pairwise(truth),
+                                  strict=True):
+        luma_change = np.abs(t1.planes_float()[0] - t0.planes_float()[0])
+        if luma_change.shape != m0.u.shape:  # subsampled chroma: judge each chroma sample
+            luma_change = cv2.resize(luma_change, m0.u.shape[::-1], interpolation=cv2.INTER_AREA)
+        static = luma_change < _STATIC
+        scale = 255.0 / m0.max_value
+        for a, b in ((m0.u, m1.u), (m0.v, m1.v)):
+            change = np.abs(b.astype(np.float32) - a.astype(np.float32)) * scale
+            total += float(change[static].sum())
+            pixels += int(static.sum())
+    return total / max(pixels, 1)
