@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import tempfile
 import time
 from collections.abc import Iterable
@@ -10,17 +11,17 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import partial
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from vidfuse.colourisers import build_colouriser
+from vidfuse.colourisers import Colouriser, build_colouriser
 from vidfuse.device import resolve_device
 from vidfuse.engines import Interpolator, build_engine
 from vidfuse.errors import UsageError
-from vidfuse.fusion import FusionCounts, colourise_stream
+from vidfuse.fusion import DEFAULT_ADAPT_STEPS, FusionCounts, check_input, colourise_stream
 from vidfuse.keyframes import EveryNthKeyframe, ImageKeyframes, KeyframeSource, ReferenceKeyframes
 from vidfuse.picture import Picture
 from vidfuse.pipeline import StreamCounts, convert_frame_rate
-from vidfuse.scene import SceneCutDetector
+from vidfuse.scene import DEFAULT_SCENE_THRESHOLD, SceneCutDetector
 from vidfuse.threads import BackgroundCalls, prefetched
 from vidfuse.timeline import FactorSchedule, RateSchedule, Schedule
 from vidfuse.video.atomic import atomic_output
@@ -33,8 +34,10 @@ from vidfuse.video.writer import (
     output_kind,
 )
 
+if TYPE_CHECKING:
+    from vidfuse.adapt import AdaptReport
+
 FACTORS = (2, 4, 8)
-DEFAULT_SCENE_THRESHOLD = 0.3
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,8 @@ class UpscaleOptions:
     keyframe_every: int | None = None
     grey: bool = False
     colouriser: str = "auto"
+    # Fine-tuning steps on the video's own keyframes (learned colouriser); None: the default.
+    adapt: int | None = None
 
     @property
     def fusion(self) -> bool:
@@ -80,6 +85,8 @@ class UpscaleOptions:
         if self.grey and not sources:
             raise UsageError("--grey needs colour from --reference, --keyframes or "
                              "--keyframe-every")
+        if self.adapt is not None and self.adapt < 0:
+            raise UsageError(f"--adapt takes a number of steps (0 disables), not {self.adapt}")
         if self.keyframe_every is not None and self.keyframe_every < 2:
             raise UsageError(f"--keyframe-every must be 2 or more, not {self.keyframe_every}")
         for given in (self.reference, self.keyframes):
@@ -119,6 +126,7 @@ class UpscaleResult:
     seconds: float
     keyframes: int = 0
     colourised: int = 0
+    adapted: AdaptReport | None = None
 
     @property
     def input_fps(self) -> float:
@@ -134,6 +142,8 @@ class Observer(Protocol):
 
     def warning(self, message: str) -> None: ...
 
+    def adapting(self, done: int, total: int) -> None: ...
+
 
 class SilentObserver:
     """Default observer: reports nothing."""
@@ -146,6 +156,9 @@ class SilentObserver:
 
     def warning(self, message: str) -> None:
         """Warnings are dropped unless an observer shows them."""
+
+    def adapting(self, done: int, total: int) -> None:
+        """Nothing to show."""
 
 
 def upscale(options: UpscaleOptions, observer: Observer | None = None) -> UpscaleResult:
@@ -165,6 +178,7 @@ def upscale(options: UpscaleOptions, observer: Observer | None = None) -> Upscal
         if keys is not None:
             stack.callback(keys.close)
         observer.started(info, engine)
+        adapted = _adapt(options, info, colouriser, observer) if colouriser else None
         with atomic_output(options.output) as temp:
             sink = _open_sink(options, info, schedule, temp, observer)
             # Decoding runs ahead in one thread and muxing behind in another, overlapping
@@ -204,7 +218,30 @@ def upscale(options: UpscaleOptions, observer: Observer | None = None) -> Upscal
         seconds=time.perf_counter() - started,
         keyframes=colour_counts.keyframes,
         colourised=colour_counts.colourised,
+        adapted=adapted,
     )
+
+
+def _adapt(options: UpscaleOptions, info: SourceInfo, colouriser: Colouriser,
+           observer: Observer) -> AdaptReport | None:
+    """Fine-tune the learned colouriser on the first keyframes (a separate decoding pass)."""
+    from vidfuse.adapt import adapt, adaptable, collect_keyframes  # torch: only when used
+
+    steps = options.adapt
+    if steps is None:
+        steps = DEFAULT_ADAPT_STEPS if adaptable(colouriser) else 0
+    if steps == 0:
+        return None
+    cuts = SceneCutDetector(options.scene_threshold)
+    with open_source(options.input, options.image_fps) as source, ExitStack() as stack:
+        keys = _keyframe_source(options, info)
+        assert keys is not None
+        stack.callback(keys.close)
+        pictures = source.pictures()
+        first = next(pictures)
+        check_input(first, keys, options.grey)
+        shots = collect_keyframes(itertools.chain([first], pictures), keys, cuts)
+    return adapt(colouriser, shots, steps, on_step=lambda done: observer.adapting(done, steps))
 
 
 def _keyframe_source(options: UpscaleOptions, info: SourceInfo) -> KeyframeSource | None:

@@ -23,11 +23,13 @@ from rich.progress import (
 from rich.table import Table
 
 from vidfuse import colourisers, engines
-from vidfuse.api import DEFAULT_SCENE_THRESHOLD, UpscaleOptions, UpscaleResult, upscale
+from vidfuse.api import UpscaleOptions, UpscaleResult, upscale
 from vidfuse.engines import Interpolator
 from vidfuse.errors import UsageError, VidfuseError
+from vidfuse.fusion import ADAPT_KEYFRAMES, DEFAULT_ADAPT_STEPS
 from vidfuse.keyframes import NAMING
 from vidfuse.pipeline import StreamCounts
+from vidfuse.scene import DEFAULT_SCENE_THRESHOLD
 from vidfuse.video.probe import probe
 from vidfuse.video.reader import SourceInfo
 from vidfuse.video.writer import CODECS, EncodeSettings
@@ -82,6 +84,7 @@ class _ProgressObserver:
         self._quiet = quiet
         self._progress: Progress | None = None
         self._task: TaskID | None = None
+        self._adapt_task: TaskID | None = None
 
     def started(self, info: SourceInfo, engine: Interpolator) -> None:
         if self._quiet:
@@ -112,6 +115,14 @@ class _ProgressObserver:
 
     def warning(self, message: str) -> None:
         err.print(f"[yellow]warning:[/] {message}")
+
+    def adapting(self, done: int, total: int) -> None:
+        if self._progress is None:
+            return
+        if self._adapt_task is None:
+            self._adapt_task = self._progress.add_task("adapting colouriser", total=total,
+                                                       fps=0.0)
+        self._progress.update(self._adapt_task, completed=done)
 
     def stop(self) -> None:
         if self._progress is not None:
@@ -198,6 +209,11 @@ def upscale_command(
         help=f"Colouriser: auto (= {colourisers.AUTO_COLOURISER}), "
              + ", ".join(colourisers.available()) + ".",
         rich_help_panel="Colour (fusion mode)")] = "auto",
+    adapt: Annotated[int | None, typer.Option(
+        help=f"Fine-tune the learned colouriser for this many steps on the video's own first "
+             f"{ADAPT_KEYFRAMES} keyframes before colouring (0 disables; default "
+             f"{DEFAULT_ADAPT_STEPS} for ae). The gain on held-out keyframes is reported.",
+        rich_help_panel="Colour (fusion mode)", show_default=False)] = None,
     device: Annotated[str, typer.Option(
         help="auto, cpu, cuda or cuda:N. A missing GPU is an error, not a CPU fallback.")]
         = "auto",
@@ -244,6 +260,7 @@ def upscale_command(
             keyframe_every=keyframe_every,
             grey=grey,
             colouriser=colouriser,
+            adapt=adapt,
         )
         try:
             return upscale(options, observer)
@@ -259,7 +276,8 @@ def upscale_command(
         )
         if result.keyframes:
             err.print(f"colour: {result.keyframes} keyframes, {result.colourised} frames "
-                      "colourised")
+                      "colourised" + (f"; {result.adapted.describe()}" if result.adapted
+                                      else ""))
 
 
 @app.command("eval")

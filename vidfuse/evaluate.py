@@ -22,7 +22,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from vidfuse.api import DEFAULT_SCENE_THRESHOLD
 from vidfuse.baselines import minterpolate
 from vidfuse.colourisers import build_colouriser
 from vidfuse.engines import build_engine
@@ -31,7 +30,7 @@ from vidfuse.keyframes import EveryNthKeyframe
 from vidfuse.metrics import psnr, ssim
 from vidfuse.picture import Picture
 from vidfuse.pipeline import StreamCounts, convert_frame_rate
-from vidfuse.scene import SceneCutDetector
+from vidfuse.scene import DEFAULT_SCENE_THRESHOLD, SceneCutDetector
 from vidfuse.timeline import FactorSchedule
 from vidfuse.video.colour import picture_to_frame, to_rgb
 from vidfuse.video.reader import SourceInfo, VideoFileSource

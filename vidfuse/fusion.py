@@ -19,6 +19,11 @@ from vidfuse.scene import SceneCutDetector
 
 # Frames held while waiting for the next keyframe (~90 MB at 720p 8-bit 4:2:0).
 MAX_GAP = 64
+# --adapt (vidfuse.adapt): keyframes read ahead from the start of the video to fine-tune on,
+# and the steps taken when the option is not given (learned colouriser only), chosen with
+# benchmarks/colour_quality.py --adapt.
+ADAPT_KEYFRAMES = 12
+DEFAULT_ADAPT_STEPS = 100
 
 
 @dataclass
@@ -65,10 +70,9 @@ def colourise_stream(pictures: Iterable[Picture], keys: KeyframeSource, colouris
     """
     shot = _Shot(colouriser, counts)
     previous: Picture | None = None
-    own_colour = isinstance(keys, EveryNthKeyframe)
     for index, picture in enumerate(pictures):
         if index == 0:
-            _check_first(picture, own_colour, force_grey)
+            check_input(picture, keys, force_grey)
         if previous is not None and cuts.is_cut(previous, picture):
             yield from shot.end()
         previous = picture
@@ -92,7 +96,11 @@ def colourise_stream(pictures: Iterable[Picture], keys: KeyframeSource, colouris
                          "--reference-offset)")
 
 
-def _check_first(picture: Picture, own_colour: bool, force_grey: bool) -> None:
+def check_input(first: Picture, keys: KeyframeSource, force_grey: bool) -> None:
+    """Refuse a grey input whose colour should come from itself, and a colour input whose
+    colour would silently be replaced."""
+    own_colour = isinstance(keys, EveryNthKeyframe)
+    picture = first
     if own_colour and not picture.has_colour:
         raise InputError("--keyframe-every keeps the input's own colour, but the input is "
                          "greyscale: give colour with --reference or --keyframes")

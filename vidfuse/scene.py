@@ -11,6 +11,10 @@ _THUMB_WIDTH = 128
 _BINS = 32
 
 
+# On the clips in benchmarks/datasets.py ordinary motion scores below 0.25, cuts 0.35 and up.
+DEFAULT_SCENE_THRESHOLD = 0.3
+
+
 class SceneCutDetector:
     """Flags a cut when two frames differ both in what they show and in how it is lit.
 

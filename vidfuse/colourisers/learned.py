@@ -27,6 +27,11 @@ class AutoencoderColouriser:
                                                          memory_format=torch.channels_last)
         self._aligner = KeyframeAligner()
 
+    @property
+    def model(self) -> torch.nn.Module:
+        """The network, for `vidfuse.adapt` to fine-tune on a video's own keyframes."""
+        return self._model
+
     def colourise(self, grey: Sequence[Picture], before: Picture | None,
                   after: Picture | None) -> list[Picture]:
         if before is None and after is None:

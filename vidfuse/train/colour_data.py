@@ -14,11 +14,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from vidfuse.api import DEFAULT_SCENE_THRESHOLD
 from vidfuse.colourisers.alignment import AlignedKeyframe, KeyframeAligner
 from vidfuse.nets.interpolator import net_divisor
 from vidfuse.picture import Picture
-from vidfuse.scene import SceneCutDetector
+from vidfuse.scene import DEFAULT_SCENE_THRESHOLD, SceneCutDetector
 from vidfuse.train.data import BankPlan, Manifest, Sample, build_bank
 
 GAPS = (8, 32)
@@ -44,28 +43,41 @@ def cut_colour_samples(frames: list[Picture], count: int, crop: int, rng: np.ran
             continue  # colour never crosses a scene cut
         made += 1
         offset = int(rng.integers(1, gap))
-        key_a, grey, key_b = frames[start], frames[start + offset], frames[start + gap]
-        y0 = int(rng.integers(0, height - crop + 1)) // 2 * 2
-        x0 = int(rng.integers(0, width - crop + 1)) // 2 * 2
+        grey = frames[start + offset]
+        aligned = (aligner.align(grey, frames[start]), aligner.align(grey, frames[start + gap]))
+        yield crop_sample(grey, aligned, (gap - offset) / gap, random_corner(rng, grey, crop), crop,
+                          divisor)
 
-        def luma_crop(image: np.ndarray, y0: int = y0, x0: int = x0) -> np.ndarray:
-            return image[y0:y0 + crop, x0:x0 + crop]
 
-        def chroma_crop(image: np.ndarray, y0: int = y0, x0: int = x0) -> np.ndarray:
-            return image[y0 // 2:(y0 + crop) // 2, x0 // 2:(x0 + crop) // 2]
+def random_corner(rng: np.random.Generator, frame: Picture, crop: int) -> tuple[int, int]:
+    """A random even top-left corner for a ``crop`` square (even: chroma is 4:2:0)."""
+    return (int(rng.integers(0, frame.height - crop + 1)) // 2 * 2,
+            int(rng.integers(0, frame.width - crop + 1)) // 2 * 2)
 
-        sample: Sample = {
-            "luma": luma_crop(grey.y),
-            "truth": np.stack([chroma_crop(grey.u), chroma_crop(grey.v)]),
-            "weight": np.array((gap - offset) / gap, np.float32),
-            "divisor": np.array(divisor),
-        }
-        for side, key in (("a", key_a), ("b", key_b)):
-            aligned: AlignedKeyframe = aligner.align(grey, key)
-            sample[f"luma{side}"] = _u8(luma_crop(aligned.luma))
-            sample[f"chroma{side}"] = _u8(chroma_crop(aligned.chroma)).transpose(2, 0, 1)
-            sample[f"confidence{side}"] = _u8(luma_crop(np.minimum(aligned.confidence, 1.0)))
-        yield sample
+
+def crop_sample(grey: Picture, aligned: tuple[AlignedKeyframe, AlignedKeyframe], weight: float,
+                corner: tuple[int, int], crop: int, divisor: int) -> Sample:
+    """One training sample: the grey frame's luma and true chroma, and both keyframes as
+    aligned to it, cut to the same ``crop`` square at ``corner``. ``grey`` is 8-bit 4:2:0."""
+    y0, x0 = corner
+
+    def luma_crop(image: np.ndarray) -> np.ndarray:
+        return image[y0:y0 + crop, x0:x0 + crop]
+
+    def chroma_crop(image: np.ndarray) -> np.ndarray:
+        return image[y0 // 2:(y0 + crop) // 2, x0 // 2:(x0 + crop) // 2]
+
+    sample: Sample = {
+        "luma": luma_crop(grey.y),
+        "truth": np.stack([chroma_crop(grey.u), chroma_crop(grey.v)]),
+        "weight": np.array(weight, np.float32),
+        "divisor": np.array(divisor),
+    }
+    for side, key in zip("ab", aligned, strict=True):
+        sample[f"luma{side}"] = _u8(luma_crop(key.luma))
+        sample[f"chroma{side}"] = _u8(chroma_crop(key.chroma)).transpose(2, 0, 1)
+        sample[f"confidence{side}"] = _u8(luma_crop(np.minimum(key.confidence, 1.0)))
+    return sample
 
 
 PLAN = BankPlan(

@@ -5,7 +5,7 @@ photos, and banks of pre-cut samples (optical flow is the slow part, so it is do
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -89,8 +89,9 @@ def panned_photo(photo: np.ndarray, width: int, height: int, count: int,
     return frames
 
 
-def save_samples(samples: list[Sample], path: Path) -> None:
-    """Store samples grouped by net divisor and crop size (what a batch must share)."""
+def grouped(samples: list[Sample]) -> dict[str, np.ndarray]:
+    """Samples stacked into arrays, grouped by net divisor and crop size (what a batch must
+    share): key ``{name}_{divisor}_{crop}``."""
 
     def group_of(sample: Sample) -> str:
         return f"{int(sample['divisor'])}_{sample['luma'].shape[-1]}"
@@ -101,16 +102,21 @@ def save_samples(samples: list[Sample], path: Path) -> None:
         for key in members[0]:
             values = np.stack([m[key] for m in members])
             arrays[f"{key}_{group}"] = values[0] if key == "divisor" else values
-    np.savez(path, **arrays)
+    return arrays
+
+
+def save_samples(samples: list[Sample], path: Path) -> None:
+    np.savez(path, **grouped(samples))
 
 
 class SampleBank:
     """Samples in memory, grouped by net divisor and crop; draws batches as float tensors."""
 
-    def __init__(self, path: Path) -> None:
-        data = np.load(path)
+    def __init__(self, source: Path | Mapping[str, np.ndarray]) -> None:
+        """``source``: a bank file written by `save_samples`, or `grouped` arrays."""
+        data = np.load(source) if isinstance(source, Path) else source
         self.groups: dict[str, dict[str, np.ndarray]] = {}
-        for key in data.files:
+        for key in data:
             name, group = key.split("_", 1)
             self.groups.setdefault(group, {})[name] = data[key]
         self.sizes = {g: len(arrays["luma"]) for g, arrays in self.groups.items()}

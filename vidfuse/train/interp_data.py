@@ -14,11 +14,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from vidfuse.api import DEFAULT_SCENE_THRESHOLD
 from vidfuse.motion import FlowEstimator, resize_flow
 from vidfuse.nets.interpolator import net_divisor
 from vidfuse.picture import Picture
-from vidfuse.scene import SceneCutDetector
+from vidfuse.scene import DEFAULT_SCENE_THRESHOLD, SceneCutDetector
 from vidfuse.train.data import BankPlan, Manifest, Sample, build_bank
 
 

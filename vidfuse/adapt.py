@@ -1,0 +1,142 @@
+"""`--adapt`: fine-tune the learned colouriser on the video's own keyframes before using it.
+
+The seed's idea ("learn from the corresponding RGB frames"): every keyframe is a grey frame
+whose colour we know. Predicting a keyframe from its neighbouring keyframes (aligned exactly
+as at inference, one gap further away) is a training sample from this very video: its
+palette, lighting and motion. A few steps of fine-tuning on such samples start from the
+shipped weights; every fourth keyframe is held out to report the gain honestly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import torch
+
+from vidfuse.colourisers import Colouriser
+from vidfuse.colourisers.alignment import KeyframeAligner
+from vidfuse.colourisers.learned import AutoencoderColouriser
+from vidfuse.errors import UsageError
+from vidfuse.fusion import ADAPT_KEYFRAMES
+from vidfuse.keyframes import KeyframeSource
+from vidfuse.nets.interpolator import net_divisor
+from vidfuse.picture import Picture
+from vidfuse.scene import SceneCutDetector
+from vidfuse.train.colour_data import augment, crop_sample, random_corner
+from vidfuse.train.data import Sample, SampleBank, grouped
+from vidfuse.train.tasks import TASKS
+from vidfuse.train.trainer import validate
+
+_CROP = 224
+_CROPS_PER_KEYFRAME = 4
+_BATCH = 4
+_LEARNING_RATE = 3e-4
+
+
+@dataclass(frozen=True)
+class AdaptReport:
+    steps: int
+    keyframes: int
+    held_out_before: float | None  # chroma PSNR (dB) on held-out keyframes, shipped weights
+    held_out_after: float | None
+
+    def describe(self) -> str:
+        text = f"adapted {self.steps} steps on {self.keyframes} keyframes"
+        if self.held_out_before is not None and self.held_out_after is not None:
+            text += (f"; held-out keyframes {self.held_out_before:.2f} -> "
+                     f"{self.held_out_after:.2f} dB chroma PSNR")
+        return text
+
+
+def collect_keyframes(pictures: Iterable[Picture], keys: KeyframeSource,
+                      cuts: SceneCutDetector, limit: int = ADAPT_KEYFRAMES) -> list[list[Picture]]:
+    """The first ``limit`` keyframes (input luma, keyframe chroma), grouped by shot."""
+    shots: list[list[Picture]] = [[]]
+    previous: Picture | None = None
+    found = 0
+    for index, picture in enumerate(pictures):
+        if previous is not None and cuts.is_cut(previous, picture) and shots[-1]:
+            shots.append([])
+        previous = picture
+        key = keys.keyframe_for(index, picture)
+        if key is not None:
+            shots[-1].append(picture.with_chroma_of(key))
+            found += 1
+            if found >= limit:
+                break
+    return [shot for shot in shots if len(shot) > 1]
+
+
+def adaptable(colouriser: Colouriser) -> bool:
+    return isinstance(colouriser, AutoencoderColouriser)
+
+
+def adapt(colouriser: Colouriser, shots: list[list[Picture]], steps: int, seed: int = 0,
+          on_step: Callable[[int], None] | None = None) -> AdaptReport:
+    """Fine-tune ``colouriser`` (the learned one) in place on keyframes from ``shots``."""
+    if not isinstance(colouriser, AutoencoderColouriser):  # (narrows the type, too)
+        raise UsageError(f"--adapt fine-tunes the learned colouriser (ae), not "
+                         f"'{colouriser.name}': use --colouriser ae or --adapt 0")
+    rng = np.random.default_rng(seed)
+    torch.manual_seed(seed)
+    shots = [[_training_layout(p) for p in shot] for shot in shots]
+    targets = [(shot, i) for shot in shots for i in range(len(shot))]
+    held = set(range(3, len(targets), 4)) if len(targets) >= 4 else set()
+    train: list[Sample] = []
+    check: list[Sample] = []
+    aligner = KeyframeAligner()
+    for number, (shot, i) in enumerate(targets):
+        samples = check if number in held else train
+        samples += _samples(shot, i, aligner, rng)
+    if not train:
+        return AdaptReport(0, sum(map(len, shots)), None, None)
+    model, device = colouriser.model, colouriser.device
+    task = TASKS["colour"]
+    bank = SampleBank(grouped(train))
+    held_bank = SampleBank(grouped(check)) if check else None
+    before = validate(task, model, held_bank, device) if held_bank else None
+    optimizer = torch.optim.Adam(model.parameters(), lr=_LEARNING_RATE)
+    model.train()
+    for step in range(steps):
+        batch = augment(bank.batch(_BATCH, rng), rng)
+        batch = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
+        loss, _ = task.run(model, batch, "charbonnier", 0.0)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if on_step is not None:
+            on_step(step + 1)
+    model.eval()
+    after = validate(task, model, held_bank, device) if held_bank else None
+    return AdaptReport(steps, len(targets), before, after)
+
+
+def _samples(shot: list[Picture], i: int, aligner: KeyframeAligner,
+             rng: np.random.Generator) -> list[Sample]:
+    """Keyframe ``i`` of ``shot`` predicted from its neighbours (one if at an end)."""
+    target = shot[i]
+    before = shot[i - 1] if i > 0 else None
+    after = shot[i + 1] if i + 1 < len(shot) else None
+    first = aligner.align(target, before or after)  # type: ignore[arg-type]
+    second = aligner.align(target, after) if before and after else first
+    weight = 0.5 if before and after else 1.0
+    crop = min(_CROP, target.height, target.width) // 8 * 8
+    divisor = net_divisor(target.width)
+    return [crop_sample(target, (first, second), weight, random_corner(rng, target, crop), crop,
+                        divisor) for _ in range(_CROPS_PER_KEYFRAME)]
+
+
+def _training_layout(picture: Picture) -> Picture:
+    """8-bit 4:2:0, the layout training samples are stored in, whatever the input's."""
+    def eight_bit(plane: np.ndarray) -> np.ndarray:
+        if picture.bits == 8:
+            return plane
+        return (plane.astype(np.float32) * (255 / picture.max_value) + 0.5).astype(np.uint8)
+
+    size = ((picture.width + 1) // 2, (picture.height + 1) // 2)
+    u, v = (cv2.resize(eight_bit(c), size, interpolation=cv2.INTER_AREA)
+            if c.shape[::-1] != size else eight_bit(c) for c in (picture.u, picture.v))
+    return Picture(eight_bit(picture.y), u, v, 8, picture.time)
