@@ -23,6 +23,7 @@ from rich.table import Table
 
 from vidfuse.colourisers import available
 from vidfuse.evaluate import Clip, Score, evaluate_colour
+from vidfuse.fusion import DEFAULT_ADAPT_STEPS
 from vidfuse.train.sources import CLIPS, VALIDATION_CLIPS
 
 
@@ -33,7 +34,10 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=97, help="frames read per clip")
     parser.add_argument("--clips", nargs="+", default=list(VALIDATION_CLIPS),
                         choices=list(CLIPS))
-    parser.add_argument("--colourisers", nargs="+", default=list(available()))
+    parser.add_argument("--colourisers", nargs="+", default=[*available(), "ae+adapt"],
+                        help="names; 'ae+adapt' is ae after --adapt on the clip's keyframes")
+    parser.add_argument("--adapt", type=int, default=DEFAULT_ADAPT_STEPS,
+                        help="steps for 'ae+adapt'")
     parser.add_argument("--card", type=Path,
                         help="model card (JSON) to record the learned colouriser's scores in")
     args = parser.parse_args()
@@ -49,7 +53,7 @@ def main() -> None:
             table.add_column(name, justify="right")
         table.add_column("truth stability", justify="right")
         results: dict[str, dict[str, Score]] = {
-            clip: evaluate_colour(loaded, args.colourisers, every)
+            clip: evaluate_colour(loaded, args.colourisers, every, adapt_steps=args.adapt)
             for clip, loaded in clips.items()}
         for clip, scores in results.items():
             label = clip if clip in VALIDATION_CLIPS else f"{clip} (trained on)"
@@ -75,7 +79,7 @@ def main() -> None:
         card = json.loads(args.card.read_text())
         card["validation"] = {
             "command": f"python benchmarks/colour_quality.py --frames {args.frames} "
-                       f"--card {args.card}",
+                       f"--adapt {args.adapt} --card {args.card}",
             "metric": "RGB PSNR dB of the non-key frames; stability = mean chroma change "
                       "on static pixels (8-bit units)",
             **recorded,

@@ -45,12 +45,13 @@ class RepeatInterpolator:
         """Stateless."""
 
 
-def time_engine(clip: Path, engine: str, factor: int, out_dir: Path,
-                device: str = "cpu") -> tuple[float, int]:
+def time_engine(clip: Path, engine: str, factor: int, out_dir: Path, device: str = "cpu",
+                **fusion: object) -> tuple[float, int]:
+    """``fusion``: UpscaleOptions fields of fusion mode (keyframe_every, colouriser, adapt)."""
     out = out_dir / f"{engine}.mp4"
     started = time.perf_counter()
     result = upscale(UpscaleOptions(clip, out, factor=factor, engine=engine, overwrite=True,
-                                    device=device))
+                                    device=device, **fusion))  # type: ignore[arg-type]
     return time.perf_counter() - started, result.frames_in
 
 
@@ -84,6 +85,9 @@ def main() -> None:
                         default=[e for e in available() if e != "repeat"])
     parser.add_argument("--skip-minterpolate", action="store_true")
     parser.add_argument("--device", default="cpu", help="where the learned engines run")
+    parser.add_argument("--keyframe-every", type=int, nargs="+", default=[],
+                        help="also time fusion mode (colour kept on 1 frame in N) with the "
+                             "auto engine and colouriser, with and without --adapt")
     args = parser.parse_args()
     clip = clip_path(args.clip)
     with VideoFileSource(clip) as source:
@@ -101,6 +105,13 @@ def main() -> None:
         rows = [("I/O floor (repeat)", floor_s, frames)]
         for engine in args.engines:
             rows.append((engine, *time_engine(clip, engine, args.factor, out_dir, args.device)))
+        for every in args.keyframe_every:
+            for steps in (0, None):
+                label = (f"fusion, colour every {every}, "
+                         + ("--adapt 0" if steps == 0 else "default --adapt"))
+                rows.append((label, *time_engine(clip, "auto", args.factor, out_dir,
+                                                 args.device, keyframe_every=every,
+                                                 adapt=steps)))
         if not args.skip_minterpolate:
             rows.append(("ffmpeg minterpolate mci", *time_minterpolate(clip, args.factor,
                                                                         out_dir)))

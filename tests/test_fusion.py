@@ -200,3 +200,43 @@ def test_grey_flag_discards_input_colour(scene: dict, bad: dict, tmp_path: Path)
                            "--out", out, "--codec", "ffv1")
     assert code == 0, output
     assert "5 keyframes" in output
+
+
+def test_adapt_fine_tunes_on_keyframes_and_reports_held_out_gain(scene: dict,
+                                                                  tmp_path: Path) -> None:
+    out = tmp_path / "out.mkv"
+    code, output = run_cli("upscale", scene["colour"], "--keyframe-every", "2", "--adapt", "5",
+                           "--out", out, "--codec", "ffv1")
+    assert code == 0, output
+    assert "adapted 5 steps on 10 keyframes, held-out keyframes" in " ".join(output.split())
+    _, rgb = decoded(out)
+    assert _chroma_psnr(rgb, scene["truth"], range(1, FRAMES, 2)) > 32
+
+
+def test_adapt_is_deterministic_and_keeps_only_weights_that_help(scene: dict) -> None:
+    import torch
+
+    from vidfuse.adapt import adapt, collect_keyframes
+
+    with VideoFileSource(scene["colour"]) as source:
+        pictures = list(source.pictures())
+    shots = collect_keyframes(pictures, EveryNthKeyframe(2), SceneCutDetector(0.3))
+    assert [len(s) for s in shots] == [10]
+    tuned = [build_colouriser("ae", "cpu") for _ in range(2)]
+    reports = [adapt(c, shots, 3, seed=1) for c in tuned]
+    assert reports[0] == reports[1] and reports[0].held_out_after is not None
+    weights = [torch.cat([p.flatten() for p in c.model.parameters()]) for c in tuned]
+    shipped = torch.cat([p.flatten() for p in build_colouriser("ae", "cpu").model.parameters()])
+    assert torch.equal(weights[0], weights[1])
+    # Tuned weights stay only where they beat the shipped ones on held-out keyframes.
+    assert torch.equal(weights[0], shipped) != reports[0].kept
+    assert reports[0].kept == (reports[0].held_out_after > reports[0].held_out_before)
+
+
+def test_adapt_needs_the_learned_colouriser(scene: dict, tmp_path: Path) -> None:
+    out = tmp_path / "out.mkv"
+    code, output = run_cli("upscale", scene["colour"], "--keyframe-every", "4", "--colouriser",
+                           "flow", "--adapt", "10", "--out", out)
+    assert code == 2
+    assert_one_line_error(output, "--adapt fine-tunes the learned colouriser (ae)")
+    assert not out.exists()

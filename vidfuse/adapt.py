@@ -4,7 +4,8 @@ The seed's idea ("learn from the corresponding RGB frames"): every keyframe is a
 whose colour we know. Predicting a keyframe from its neighbouring keyframes (aligned exactly
 as at inference, one gap further away) is a training sample from this very video: its
 palette, lighting and motion. A few steps of fine-tuning on such samples start from the
-shipped weights; every fourth keyframe is held out to report the gain honestly.
+shipped weights; every fourth keyframe is held out, and the tuned weights are kept only if
+they beat the shipped ones there.
 """
 
 from __future__ import annotations
@@ -42,13 +43,16 @@ class AdaptReport:
     keyframes: int
     held_out_before: float | None  # chroma PSNR (dB) on held-out keyframes, shipped weights
     held_out_after: float | None
+    kept: bool  # the fine-tuned weights are in use (they beat the shipped ones held out)
 
     def describe(self) -> str:
-        text = f"adapted {self.steps} steps on {self.keyframes} keyframes"
-        if self.held_out_before is not None and self.held_out_after is not None:
-            text += (f"; held-out keyframes {self.held_out_before:.2f} -> "
-                     f"{self.held_out_after:.2f} dB chroma PSNR")
-        return text
+        if self.held_out_before is None or self.held_out_after is None:
+            return (f"not adapted: {self.keyframes} keyframe(s) in shots with two or more, "
+                    "4 needed")
+        outcome = "kept" if self.kept else "not kept, shipped weights used"
+        return (f"adapted {self.steps} steps on {self.keyframes} keyframes, held-out "
+                f"keyframes {self.held_out_before:.2f} -> {self.held_out_after:.2f} dB chroma "
+                f"PSNR ({outcome})")
 
 
 def collect_keyframes(pictures: Iterable[Picture], keys: KeyframeSource,
@@ -91,13 +95,14 @@ def adapt(colouriser: Colouriser, shots: list[list[Picture]], steps: int, seed: 
     for number, (shot, i) in enumerate(targets):
         samples = check if number in held else train
         samples += _samples(shot, i, aligner, rng)
-    if not train:
-        return AdaptReport(0, sum(map(len, shots)), None, None)
+    if not check:  # too few keyframes to tell whether fine-tuning helps: leave the weights
+        return AdaptReport(0, len(targets), None, None, kept=False)
     model, device = colouriser.model, colouriser.device
     task = TASKS["colour"]
     bank = SampleBank(grouped(train))
-    held_bank = SampleBank(grouped(check)) if check else None
-    before = validate(task, model, held_bank, device) if held_bank else None
+    held_bank = SampleBank(grouped(check))
+    before = validate(task, model, held_bank, device)
+    shipped = {name: value.clone() for name, value in model.state_dict().items()}
     optimizer = torch.optim.Adam(model.parameters(), lr=_LEARNING_RATE)
     model.train()
     for step in range(steps):
@@ -110,8 +115,11 @@ def adapt(colouriser: Colouriser, shots: list[list[Picture]], steps: int, seed: 
         if on_step is not None:
             on_step(step + 1)
     model.eval()
-    after = validate(task, model, held_bank, device) if held_bank else None
-    return AdaptReport(steps, len(targets), before, after)
+    after = validate(task, model, held_bank, device)
+    kept = after > before
+    if not kept:  # fine-tuning must earn its place on keyframes it did not see
+        model.load_state_dict(shipped)
+    return AdaptReport(steps, len(targets), before, after, kept)
 
 
 def _samples(shot: list[Picture], i: int, aligner: KeyframeAligner,

@@ -25,7 +25,7 @@ import numpy as np
 from vidfuse.baselines import minterpolate
 from vidfuse.colourisers import build_colouriser
 from vidfuse.engines import build_engine
-from vidfuse.fusion import FusionCounts, colourise_stream
+from vidfuse.fusion import DEFAULT_ADAPT_STEPS, FusionCounts, colourise_stream
 from vidfuse.keyframes import EveryNthKeyframe
 from vidfuse.metrics import psnr, ssim
 from vidfuse.picture import Picture
@@ -99,14 +99,25 @@ def evaluate_time(clip: Clip, engines: Sequence[str], factor: int = 2,
 
 
 def evaluate_colour(clip: Clip, colourisers: Sequence[str], every: int,
-                    device: str = "cpu") -> dict[str, Score]:
-    """Colour of every ``every``-th frame kept; "truth" scores the clip's own stability."""
+                    device: str = "cpu", adapt_steps: int = DEFAULT_ADAPT_STEPS
+                    ) -> dict[str, Score]:
+    """Colour of every ``every``-th frame kept; "truth" scores the clip's own stability.
+
+    A name ending in "+adapt" (e.g. "ae+adapt") is that colouriser fine-tuned for
+    ``adapt_steps`` on the clip's keyframes first, as `--adapt` does.
+    """
     pictures = clip.pictures
     truth = [p for i, p in enumerate(pictures) if i % every]
     scores = {"truth": Score(float("inf"), 1.0, chroma_stability(pictures, pictures))}
     for name in colourisers:
-        made = list(colourise_stream(pictures, EveryNthKeyframe(every),
-                                     build_colouriser(name, device),
+        colouriser = build_colouriser(name.removesuffix("+adapt"), device)
+        if name.endswith("+adapt"):
+            from vidfuse.adapt import adapt, collect_keyframes
+
+            cuts = SceneCutDetector(DEFAULT_SCENE_THRESHOLD)
+            adapt(colouriser, collect_keyframes(pictures, EveryNthKeyframe(every), cuts),
+                  adapt_steps)
+        made = list(colourise_stream(pictures, EveryNthKeyframe(every), colouriser,
                                      SceneCutDetector(DEFAULT_SCENE_THRESHOLD), FusionCounts()))
         scores[name] = clip.score(truth, [p for i, p in enumerate(made) if i % every],
                                   chroma_stability(made, pictures))

@@ -39,9 +39,14 @@ class FlowEstimator:
     def scale_for(width: int) -> float:
         return min(1.0, FLOW_WIDTH / width)
 
+    def flow(self, a: Picture, b: Picture) -> np.ndarray:
+        """Flow a->b as (h, w, 2) float32 at ``scale_for(width)`` resolution, in pixels of
+        that resolution."""
+        scale = self.scale_for(a.width)
+        return self._dis.calc(luma8(a, scale), luma8(b, scale), None)
+
     def bidirectional(self, a: Picture, b: Picture) -> tuple[np.ndarray, np.ndarray]:
-        """Flow a->b and b->a as (h, w, 2) float32 at ``scale_for(width)`` resolution, in
-        pixels of that resolution."""
+        """Flow a->b and b->a, as :meth:`flow` gives them."""
         scale = self.scale_for(a.width)
         small_a, small_b = luma8(a, scale), luma8(b, scale)
         return self._dis.calc(small_a, small_b, None), self._dis.calc(small_b, small_a, None)

@@ -36,7 +36,7 @@ class KeyframeAligner:
         self._renderer = WarpRenderer()
 
     def align(self, grey: Picture, key: Picture) -> AlignedKeyframe:
-        flow, _ = self._flows.bidirectional(grey, key)  # grey -> key, at flow resolution
+        flow = self._flows.flow(grey, key)  # grey -> key, at flow resolution
         height, width = grey.y.shape
         scale = np.float32(1.0 / key.max_value)
         luma = self._renderer.warp(key.y.astype(np.float32) * scale,
