@@ -18,6 +18,7 @@ from vidfuse.device import resolve_device
 from vidfuse.engines import Interpolator, build_engine
 from vidfuse.errors import UsageError
 from vidfuse.fusion import DEFAULT_ADAPT_STEPS, FusionCounts, check_input, colourise_stream
+from vidfuse.hub import resolve
 from vidfuse.keyframes import EveryNthKeyframe, ImageKeyframes, KeyframeSource, ReferenceKeyframes
 from vidfuse.picture import Picture
 from vidfuse.pipeline import StreamCounts, convert_frame_rate
@@ -63,6 +64,10 @@ class UpscaleOptions:
     colouriser: str = "auto"
     # Fine-tuning steps on the video's own keyframes (learned colouriser); None: the default.
     adapt: int | None = None
+    # Weight sets (a name from `vidfuse weights list`, or a .safetensors path) replacing the
+    # shipped ones of the learned engine and the learned colouriser.
+    weights: str | None = None
+    colour_weights: str | None = None
 
     @property
     def fusion(self) -> bool:
@@ -166,8 +171,16 @@ def upscale(options: UpscaleOptions, observer: Observer | None = None) -> Upscal
     observer = observer or SilentObserver()
     options.validate()
     device = resolve_device(options.device)
-    engine = build_engine(options.engine, device)
-    colouriser = build_colouriser(options.colouriser, device) if options.fusion else None
+    engine = build_engine(options.engine, device,
+                          resolve(options.weights, "interp") if options.weights else None)
+    colouriser = None
+    if options.fusion:
+        colouriser = build_colouriser(options.colouriser, device,
+                                      resolve(options.colour_weights, "colour")
+                                      if options.colour_weights else None)
+    elif options.colour_weights:
+        raise UsageError("--colour-weights is for fusion mode (--reference, --keyframes or "
+                         "--keyframe-every)")
     started = time.perf_counter()
     counts = StreamCounts()
     colour_counts = FusionCounts()

@@ -13,12 +13,14 @@ import typer
 from rich.console import Console
 from rich.progress import (
     BarColumn,
+    DownloadColumn,
     MofNCompleteColumn,
     Progress,
     TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
+    TransferSpeedColumn,
 )
 from rich.table import Table
 
@@ -214,6 +216,13 @@ def upscale_command(
              f"{ADAPT_KEYFRAMES} keyframes before colouring (0 disables; default "
              f"{DEFAULT_ADAPT_STEPS} for ae). The gain on held-out keyframes is reported.",
         rich_help_panel="Colour (fusion mode)", show_default=False)] = None,
+    weights: Annotated[str | None, typer.Option(
+        help="Weights for the learned engine: a name from `vidfuse weights list` "
+             "(downloaded if missing and allowed) or a .safetensors file.",
+        show_default=False)] = None,
+    colour_weights: Annotated[str | None, typer.Option(
+        help="Weights for the learned colouriser, likewise.",
+        rich_help_panel="Colour (fusion mode)", show_default=False)] = None,
     device: Annotated[str, typer.Option(
         help="auto, cpu, cuda or cuda:N. A missing GPU is an error, not a CPU fallback.")]
         = "auto",
@@ -261,6 +270,8 @@ def upscale_command(
             grey=grey,
             colouriser=colouriser,
             adapt=adapt,
+            weights=weights,
+            colour_weights=colour_weights,
         )
         try:
             return upscale(options, observer)
@@ -383,6 +394,99 @@ def info_command(
     if not media.audio_streams:
         table.add_row("audio", "none")
     out.print(table)
+
+
+weights_app = typer.Typer(help="List, download, verify and manage weight sets.",
+                          no_args_is_help=True)
+app.add_typer(weights_app, name="weights")
+
+
+@weights_app.command("list")
+def weights_list() -> None:
+    """Known weight sets: shipped, downloadable and registered, and whether each is here."""
+    from vidfuse import hub
+
+    table = Table()
+    table.add_column("name", no_wrap=True)
+    for column in ("task", "size", "installed", "where", "licence", "validation"):
+        table.add_column(column, overflow="fold")  # wrap, never cut a path short
+    for name, entry in sorted(_guarded(hub.known).items()):
+        path = hub.installed_path(entry)
+        table.add_row(name, entry.task, f"{entry.size / 1e6:.2f} MB",
+                      "yes" if path else "no", str(path or hub.cache_dir() / entry.file),
+                      entry.licence, str(entry.metrics.get("summary", "")))
+    out.print(table)
+
+
+@weights_app.command("download")
+def weights_download(
+    name: Annotated[str, typer.Argument(help="A name from `vidfuse weights list`.",
+                                        show_default=False)],
+    force: Annotated[bool, typer.Option("--force", help="Download again even if present.")]
+        = False,
+) -> None:
+    """Download into the cache with a progress bar, resuming, verified by sha256 and size."""
+    from vidfuse import hub
+
+    def run() -> Path:
+        entry = hub.lookup(name)
+        with Progress(TextColumn(name), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                      console=err, transient=True, disable=not err.is_terminal) as bar:
+            task = bar.add_task("download", total=entry.size)
+            return hub.download(entry, force,
+                                progress=lambda done, total: bar.update(task, completed=done))
+
+    err.print(f"[green]ok:[/] {_guarded(run)}")
+
+
+@weights_app.command("verify")
+def weights_verify() -> None:
+    """Re-hash every installed weight file; exit code 1 if any does not match."""
+    from vidfuse import hub
+
+    results = _guarded(hub.verify)
+    for name, ok in results.items():
+        state = {True: "[green]ok[/]", False: "[red]MISMATCH[/]", None: "not installed"}[ok]
+        out.print(f"{name}: {state}")
+    if any(ok is False for ok in results.values()):
+        _fail("some weight files do not match their manifest: `vidfuse weights download "
+              "NAME --force` replaces them", 1)
+
+
+@weights_app.command("path")
+def weights_path(name: Annotated[str, typer.Argument(show_default=False)]) -> None:
+    """Print where the weights called NAME are (exit 1 if not installed)."""
+    from vidfuse import hub
+
+    path = _guarded(lambda: hub.installed_path(hub.lookup(name)))
+    if path is None:
+        _fail(f"weights '{name}' are not installed: vidfuse weights download {name}", 1)
+    out.print(str(path), soft_wrap=True)
+
+
+@weights_app.command("remove")
+def weights_remove(name: Annotated[str, typer.Argument(show_default=False)]) -> None:
+    """Delete downloaded or registered weights from the cache (shipped ones stay)."""
+    from vidfuse import hub
+
+    err.print(f"removed {_guarded(lambda: hub.remove(name))}")
+
+
+@weights_app.command("register")
+def weights_register(
+    name: Annotated[str, typer.Argument(help="Name to use with --weights.",
+                                        show_default=False)],
+    file: Annotated[Path, typer.Argument(help="A .safetensors file from `vidfuse train "
+                                              "export` (its .json card is copied too).",
+                                         show_default=False)],
+    task: Annotated[str, typer.Option(help="interp or colour.")] = "interp",
+) -> None:
+    """Add your own trained weights to the local manifest, with their sha256."""
+    from vidfuse import hub
+
+    entry = _guarded(lambda: hub.register(name, file, task))
+    err.print(f"registered {entry.name} ({entry.task}, sha256 {entry.sha256[:12]}…): use "
+              f"--{'colour-' if task == 'colour' else ''}weights {entry.name}")
 
 
 @app.command("train", add_help_option=False,

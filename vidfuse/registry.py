@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
+from pathlib import Path
 from typing import Generic, TypeVar
 
 from vidfuse.errors import UsageError
@@ -33,9 +35,17 @@ class Registry(Generic[T]):
         self._load()
         return {name: summary for name, (_, summary) in self._factories.items()}
 
-    def build(self, name: str, device: str) -> T:
+    def build(self, name: str, device: str, weights: Path | None = None) -> T:
+        """The thing called ``name`` on ``device``; ``weights`` replaces a learned one's
+        shipped weights (an error for the classical ones, which have none)."""
         self._load()
         if name not in self._factories:
             raise UsageError(f"unknown {self._kind} '{name}' "
                              f"(available: {', '.join(self._factories)})")
-        return self._factories[name][0](device)
+        factory = self._factories[name][0]
+        if weights is None:
+            return factory(device)
+        if "weights" not in inspect.signature(factory).parameters:
+            raise UsageError(f"the {self._kind} '{name}' has no weights to replace (pick a "
+                             f"learned {self._kind})")
+        return factory(device, weights=weights)  # type: ignore[call-arg]

@@ -7,7 +7,6 @@ beside it.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from importlib import resources
 from pathlib import Path
@@ -17,6 +16,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from vidfuse.download import sha256
 from vidfuse.errors import UsageError
 from vidfuse.nets.colouriser import KeyframeColourNet
 from vidfuse.nets.interpolator import RecurrentFlowRefiner
@@ -31,14 +31,6 @@ NETWORKS: dict[str, tuple[type[nn.Module], str]] = {
 def shipped_path(name: str) -> Path:
     """Where the package keeps the shipped weights called ``name``."""
     return Path(str(resources.files("vidfuse.models") / f"{name}.safetensors"))
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def load_network(task: str, source: str | Path | None = None) -> nn.Module:

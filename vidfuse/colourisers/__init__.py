@@ -8,6 +8,7 @@ interpolation engines, colourisers never touch files and are looked up by name.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Protocol
 
 from vidfuse.picture import Picture
@@ -37,6 +38,6 @@ available = COLOURISERS.available
 AUTO_COLOURISER = "ae"
 
 
-def build_colouriser(name: str, device: str) -> Colouriser:
+def build_colouriser(name: str, device: str, weights: Path | None = None) -> Colouriser:
     """The colouriser called ``name`` ('auto' picks the best measured one) on ``device``."""
-    return COLOURISERS.build(AUTO_COLOURISER if name == "auto" else name, device)
+    return COLOURISERS.build(AUTO_COLOURISER if name == "auto" else name, device, weights)

@@ -8,6 +8,7 @@ else.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Protocol
 
 from vidfuse.picture import Picture
@@ -47,6 +48,6 @@ available = ENGINES.available
 AUTO_ENGINE = "flow"
 
 
-def build_engine(name: str, device: str) -> Interpolator:
+def build_engine(name: str, device: str, weights: Path | None = None) -> Interpolator:
     """The engine called ``name`` ('auto' picks the best measured one) on ``device``."""
-    return ENGINES.build(AUTO_ENGINE if name == "auto" else name, device)
+    return ENGINES.build(AUTO_ENGINE if name == "auto" else name, device, weights)

@@ -111,7 +111,7 @@ def augment(batch: dict[str, torch.Tensor | int],
         for name in ("luma", "chroma", "confidence"):
             batch[f"{name}a"], batch[f"{name}b"] = batch[f"{name}b"], batch[f"{name}a"]
         batch["weight"] = 1 - batch["weight"]
-    if rng.random() < 0.1:  # only one keyframe (start or end of a shot)
+    if rng.random() < 0.25:  # only one keyframe (a shot's start or end: common at cuts)
         for name in ("luma", "chroma", "confidence"):
             batch[f"{name}b"] = batch[f"{name}a"]
         batch["weight"] = torch.ones_like(batch["weight"])
