@@ -35,3 +35,16 @@ def test_wheel_contains_weights_and_cards(tmp_path: Path) -> None:
     for _, name in NETWORKS.values():
         assert f"vidfuse/models/{name}.safetensors" in names
         assert f"vidfuse/models/{name}.json" in names
+    assert "vidfuse/models/manifest.json" in names
+
+
+def test_package_manifest_lists_every_shipped_file_with_its_checksum() -> None:
+    from vidfuse import hub
+
+    shipped = {name: entry for name, entry in hub.known().items() if entry.shipped}
+    assert {default for _, default in NETWORKS.values()} <= set(shipped)
+    for entry in shipped.values():
+        path = hub.installed_path(entry)
+        assert path is not None and sha256(path) == entry.sha256
+        assert path.stat().st_size == entry.size
+    assert all(hub.verify()[name] for name in shipped)

@@ -41,7 +41,8 @@ class Server:
                 server.requests.append({"path": self.path,
                                         "range": self.headers.get("Range", "")})
                 time.sleep(server.delay)
-                path = server.root / self.path.lstrip("/")
+                # As a proxy it is asked for absolute URLs: serve their file name all the same.
+                path = server.root / self.path.rsplit("/", 1)[-1]
                 if not path.is_file():
                     self.send_error(404, "Not Found")
                     return
@@ -139,6 +140,18 @@ def test_dropped_connection_resumes_with_range(cache: Path, server: Server) -> N
     ranges = [r["range"] for r in server.gets("extra.safetensors")]
     assert ranges[0] == "" and ranges[1].startswith("bytes=") and ranges[1] != "bytes=0-"
     assert run_cli("weights", "verify")[0] == 0
+
+
+def test_downloads_go_through_the_proxy_from_the_environment(
+        cache: Path, server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VIDFUSE_WEIGHTS_URL", "http://weights.example.invalid/sets")
+    for name in ("http_proxy", "HTTP_PROXY"):
+        monkeypatch.setenv(name, server.url)
+    for name in ("no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    code, output = run_cli("weights", "download", "extra")
+    assert code == 0, output
+    assert server.requests[0]["path"] == "http://weights.example.invalid/sets/extra.safetensors"
 
 
 def test_missing_file_is_not_retried(cache: Path, server: Server) -> None:

@@ -81,7 +81,8 @@ def _transfer(url: str, partial: Path, total: int, timeout: float,
     if have >= total:
         return
     request = urllib.request.Request(url, headers={"Range": f"bytes={have}-"} if have else {})
-    with urllib.request.urlopen(request, timeout=timeout) as response:
+    # A fresh opener reads the proxy variables now (urlopen's global one keeps the first).
+    with urllib.request.build_opener().open(request, timeout=timeout) as response:
         if have and response.status != 206:  # the server ignored Range: start again
             have = 0
         with partial.open("ab" if have else "wb") as out:
