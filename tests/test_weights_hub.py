@@ -122,6 +122,13 @@ def test_download_verifies_and_the_weights_are_used(cache: Path, server: Server,
     assert code == 0, output
     code, output = run_cli("weights", "verify")
     assert code == 0 and "extra: ok" in output
+    assert run_cli("weights", "remove", "extra")[0] == 0
+    assert not (cache / "extra.safetensors").exists()
+    code, output = run_cli("weights", "path", "extra")
+    assert code == 1 and "vidfuse weights download extra" in output
+    code, output = run_cli("weights", "remove", "colour-ae")
+    assert code == 2
+    assert_one_line_error(output, "ships inside the package")
 
 
 def test_checksum_mismatch_deletes_the_file(cache: Path, server: Server) -> None:
