@@ -166,21 +166,17 @@ class SilentObserver:
         """Nothing to show."""
 
 
-def upscale(options: UpscaleOptions, observer: Observer | None = None) -> UpscaleResult:
-    """Raise the frame rate of ``options.input`` and write ``options.output`` atomically."""
+def upscale(options: UpscaleOptions, observer: Observer | None = None,
+            models: Models | None = None) -> UpscaleResult:
+    """Raise the frame rate of ``options.input`` and write ``options.output`` atomically.
+
+    ``models``: the engine and colouriser from :func:`build_models`, to reuse across calls
+    (batch workers load them once); built from ``options`` when not given.
+    """
     observer = observer or SilentObserver()
     options.validate()
-    device = resolve_device(options.device)
-    engine = build_engine(options.engine, device,
-                          resolve(options.weights, "interp") if options.weights else None)
-    colouriser = None
-    if options.fusion:
-        colouriser = build_colouriser(options.colouriser, device,
-                                      resolve(options.colour_weights, "colour")
-                                      if options.colour_weights else None)
-    elif options.colour_weights:
-        raise UsageError("--colour-weights is for fusion mode (--reference, --keyframes or "
-                         "--keyframe-every)")
+    engine, colouriser = models or build_models(options)
+    engine.reset()
     started = time.perf_counter()
     counts = StreamCounts()
     colour_counts = FusionCounts()
@@ -255,6 +251,24 @@ def _adapt(options: UpscaleOptions, info: SourceInfo, colouriser: Colouriser,
         check_input(first, keys, options.grey)
         shots = collect_keyframes(itertools.chain([first], pictures), keys, cuts)
     return adapt(colouriser, shots, steps, on_step=lambda done: observer.adapting(done, steps))
+
+
+Models = tuple[Interpolator, "Colouriser | None"]
+
+
+def build_models(options: UpscaleOptions) -> Models:
+    """The engine and (in fusion mode) the colouriser that ``options`` ask for."""
+    device = resolve_device(options.device)
+    engine = build_engine(options.engine, device,
+                          resolve(options.weights, "interp") if options.weights else None)
+    if not options.fusion:
+        if options.colour_weights:
+            raise UsageError("--colour-weights is for fusion mode (--reference, --keyframes or "
+                             "--keyframe-every)")
+        return engine, None
+    return engine, build_colouriser(options.colouriser, device,
+                                    resolve(options.colour_weights, "colour")
+                                    if options.colour_weights else None)
 
 
 def _keyframe_source(options: UpscaleOptions, info: SourceInfo) -> KeyframeSource | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import signal
 import sys
 from collections.abc import Callable
@@ -25,7 +27,8 @@ from rich.progress import (
 from rich.table import Table
 
 from vidfuse import colourisers, engines
-from vidfuse.api import UpscaleOptions, UpscaleResult, upscale
+from vidfuse.api import SilentObserver, UpscaleOptions, UpscaleResult, upscale
+from vidfuse.batch import DEFAULT_PATTERNS, FileResult, plan, run_batch
 from vidfuse.engines import Interpolator
 from vidfuse.errors import UsageError, VidfuseError
 from vidfuse.fusion import ADAPT_KEYFRAMES, DEFAULT_ADAPT_STEPS
@@ -152,6 +155,72 @@ def _fail(message: str, code: int) -> NoReturn:
     raise typer.Exit(code)
 
 
+# Options shared by `upscale` and `batch`: declared once, used by both signatures.
+_COLOUR = "Colour (fusion mode)"
+Factor = Annotated[int, typer.Option(
+    help="Frame-rate multiplier: 2, 4 or 8. Duration is unchanged.")]
+Fps = Annotated[str | None, typer.Option(
+    help="Target frame rate instead of --factor (e.g. 60, 29.97, 60000/1001).",
+    show_default=False)]
+Engine = Annotated[str, typer.Option(
+    help=f"Interpolation engine: auto (= {engines.AUTO_ENGINE}), "
+         + ", ".join(engines.available()) + ".")]
+SceneThreshold = Annotated[float, typer.Option(
+    help="Scene-cut sensitivity (lower = more cuts; 0 disables). Frames across a cut are "
+         "repeated, not morphed.")]
+Codec = Annotated[str, typer.Option(help=f"Video encoder: {', '.join(CODECS)} (lossless).")]
+Crf = Annotated[int | None, typer.Option(
+    help="Constant-quality level (lower = better; codec default if unset).",
+    show_default=False)]
+Preset = Annotated[str | None, typer.Option(
+    help="Encoder speed preset (x264 default: veryfast).", show_default=False)]
+PixFmt = Annotated[str | None, typer.Option(
+    help="Output pixel format (default: yuv420p, or yuv420p10le for >8-bit input).",
+    show_default=False)]
+EncoderOpt = Annotated[list[str] | None, typer.Option(
+    help="Extra encoder option key=value, repeatable (e.g. tune=film).", show_default=False)]
+NoAudio = Annotated[bool, typer.Option("--no-audio", help="Drop audio and subtitle streams.")]
+KeyframeEvery = Annotated[int | None, typer.Option(
+    help="Fusion, simulated from a colour video: keep the colour of every N-th frame, "
+         "rebuild the rest from luma (research and evaluation).",
+    rich_help_panel=_COLOUR, show_default=False)]
+ColouriserName = Annotated[str, typer.Option(
+    "--colouriser", help=f"Colouriser: auto (= {colourisers.AUTO_COLOURISER}), "
+                         + ", ".join(colourisers.available()) + ".", rich_help_panel=_COLOUR)]
+Adapt = Annotated[int | None, typer.Option(
+    help=f"Fine-tune the learned colouriser for this many steps on the video's own first "
+         f"{ADAPT_KEYFRAMES} keyframes before colouring (0 disables; default "
+         f"{DEFAULT_ADAPT_STEPS} for ae). The gain on held-out keyframes is reported.",
+    rich_help_panel=_COLOUR, show_default=False)]
+Weights = Annotated[str | None, typer.Option(
+    help="Weights for the learned engine: a name from `vidfuse weights list` (downloaded if "
+         "missing and allowed) or a .safetensors file.", show_default=False)]
+ColourWeights = Annotated[str | None, typer.Option(
+    help="Weights for the learned colouriser, likewise.", rich_help_panel=_COLOUR,
+    show_default=False)]
+Device = Annotated[str, typer.Option(
+    help="auto, cpu, cuda or cuda:N. A missing GPU is an error, not a CPU fallback.")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")]
+
+
+def _options(input: Path, out: Path, factor: int, fps: str | None, engine: str,
+             scene_threshold: float, codec: str, crf: int | None, preset: str | None,
+             pix_fmt: str | None, encoder_opt: list[str] | None, no_audio: bool,
+             keyframe_every: int | None, colouriser: str, adapt: int | None,
+             weights: str | None, colour_weights: str | None, device: str,
+             **rest: object) -> UpscaleOptions:
+    """UpscaleOptions from the shared options (``rest``: fields only `upscale` has)."""
+    return UpscaleOptions(
+        input=input, output=out, factor=factor,
+        fps=_fraction(fps, "--fps") if fps else None, engine=engine,
+        scene_threshold=scene_threshold, device=device,
+        encode=EncodeSettings(codec=codec, crf=crf, preset=preset, pix_fmt=pix_fmt,
+                              encoder_options=_key_values(encoder_opt or []),
+                              keep_audio=not no_audio),
+        keyframe_every=keyframe_every, colouriser=colouriser, adapt=adapt, weights=weights,
+        colour_weights=colour_weights, **rest)  # type: ignore[arg-type]
+
+
 @app.command("upscale")
 def upscale_command(
     input: Annotated[Path, typer.Argument(
@@ -161,75 +230,41 @@ def upscale_command(
         "--out", "-o",
         help="Output .mp4/.mkv/.mov/.webm, or a directory path for numbered PNG frames.",
         show_default=False)],
-    factor: Annotated[int, typer.Option(
-        help="Frame-rate multiplier: 2, 4 or 8. Duration is unchanged.")] = 2,
-    fps: Annotated[str | None, typer.Option(
-        help="Target frame rate instead of --factor (e.g. 60, 29.97, 60000/1001).",
-        show_default=False)] = None,
-    engine: Annotated[str, typer.Option(
-        help=f"Interpolation engine: auto (= {engines.AUTO_ENGINE}), "
-             + ", ".join(engines.available()) + ".")] = "auto",
-    scene_threshold: Annotated[float, typer.Option(
-        help="Scene-cut sensitivity (lower = more cuts; 0 disables). Frames across a cut are "
-             "repeated, not morphed.")] = DEFAULT_SCENE_THRESHOLD,
-    codec: Annotated[str, typer.Option(
-        help=f"Video encoder: {', '.join(CODECS)} (lossless).")] = "libx264",
-    crf: Annotated[int | None, typer.Option(
-        help="Constant-quality level (lower = better; codec default if unset).",
-        show_default=False)] = None,
-    preset: Annotated[str | None, typer.Option(
-        help="Encoder speed preset (x264 default: veryfast).", show_default=False)] = None,
-    pix_fmt: Annotated[str | None, typer.Option(
-        help="Output pixel format (default: yuv420p, or yuv420p10le for >8-bit input).",
-        show_default=False)] = None,
-    encoder_opt: Annotated[list[str] | None, typer.Option(
-        help="Extra encoder option key=value, repeatable (e.g. tune=film).",
-        show_default=False)] = None,
-    no_audio: Annotated[bool, typer.Option(
-        "--no-audio", help="Drop audio and subtitle streams.")] = False,
+    factor: Factor = 2,
+    fps: Fps = None,
+    engine: Engine = "auto",
+    scene_threshold: SceneThreshold = DEFAULT_SCENE_THRESHOLD,
+    codec: Codec = "libx264",
+    crf: Crf = None,
+    preset: Preset = None,
+    pix_fmt: PixFmt = None,
+    encoder_opt: EncoderOpt = None,
+    no_audio: NoAudio = False,
     input_fps: Annotated[str | None, typer.Option(
         help="Frame rate of an image-directory input (default 25).",
         show_default=False)] = None,
     reference: Annotated[Path | None, typer.Option(
         help="Fusion: colour video of the same scene (any rate and size, same aspect); its "
              "frames colour the grey frames they match in time (within half a frame).",
-        rich_help_panel="Colour (fusion mode)", show_default=False)] = None,
+        rich_help_panel=_COLOUR, show_default=False)] = None,
     reference_offset: Annotated[float, typer.Option(
         help="Seconds to add to the reference's timestamps when its clock differs.",
-        rich_help_panel="Colour (fusion mode)")] = 0.0,
+        rich_help_panel=_COLOUR)] = 0.0,
     keyframes: Annotated[Path | None, typer.Option(
         help=f"Fusion: directory of colour images, each named by {NAMING}.",
-        rich_help_panel="Colour (fusion mode)", show_default=False)] = None,
-    keyframe_every: Annotated[int | None, typer.Option(
-        help="Fusion, simulated from a colour video: keep the colour of every N-th frame, "
-             "rebuild the rest from luma (research and evaluation).",
-        rich_help_panel="Colour (fusion mode)", show_default=False)] = None,
+        rich_help_panel=_COLOUR, show_default=False)] = None,
+    keyframe_every: KeyframeEvery = None,
     grey: Annotated[bool, typer.Option(
         "--grey", help="Treat the input as greyscale even if it carries colour (it is "
-                       "detected otherwise).", rich_help_panel="Colour (fusion mode)")] = False,
-    colouriser: Annotated[str, typer.Option(
-        help=f"Colouriser: auto (= {colourisers.AUTO_COLOURISER}), "
-             + ", ".join(colourisers.available()) + ".",
-        rich_help_panel="Colour (fusion mode)")] = "auto",
-    adapt: Annotated[int | None, typer.Option(
-        help=f"Fine-tune the learned colouriser for this many steps on the video's own first "
-             f"{ADAPT_KEYFRAMES} keyframes before colouring (0 disables; default "
-             f"{DEFAULT_ADAPT_STEPS} for ae). The gain on held-out keyframes is reported.",
-        rich_help_panel="Colour (fusion mode)", show_default=False)] = None,
-    weights: Annotated[str | None, typer.Option(
-        help="Weights for the learned engine: a name from `vidfuse weights list` "
-             "(downloaded if missing and allowed) or a .safetensors file.",
-        show_default=False)] = None,
-    colour_weights: Annotated[str | None, typer.Option(
-        help="Weights for the learned colouriser, likewise.",
-        rich_help_panel="Colour (fusion mode)", show_default=False)] = None,
-    device: Annotated[str, typer.Option(
-        help="auto, cpu, cuda or cuda:N. A missing GPU is an error, not a CPU fallback.")]
-        = "auto",
+                       "detected otherwise).", rich_help_panel=_COLOUR)] = False,
+    colouriser: ColouriserName = "auto",
+    adapt: Adapt = None,
+    weights: Weights = None,
+    colour_weights: ColourWeights = None,
+    device: Device = "auto",
     overwrite: Annotated[bool, typer.Option(
         "--overwrite", help="Replace OUT if it exists.")] = False,
-    quiet: Annotated[bool, typer.Option(
-        "--quiet", "-q", help="No progress bar or summary.")] = False,
+    quiet: Quiet = False,
 ) -> None:
     """Raise a video's frame rate: every input frame is kept, new ones are interpolated.
 
@@ -250,29 +285,13 @@ def upscale_command(
     observer = _ProgressObserver(quiet)
 
     def run() -> UpscaleResult:
-        options = UpscaleOptions(
-            input=input,
-            output=out,
-            factor=factor,
-            fps=_fraction(fps, "--fps") if fps else None,
-            engine=engine,
-            scene_threshold=scene_threshold,
-            device=device,
-            overwrite=overwrite,
+        options = _options(
+            input, out, factor, fps, engine, scene_threshold, codec, crf, preset, pix_fmt,
+            encoder_opt, no_audio, keyframe_every, colouriser, adapt, weights,
+            colour_weights, device, overwrite=overwrite,
             image_fps=_fraction(input_fps, "--input-fps") if input_fps else None,
-            encode=EncodeSettings(codec=codec, crf=crf, preset=preset, pix_fmt=pix_fmt,
-                                  encoder_options=_key_values(encoder_opt or []),
-                                  keep_audio=not no_audio),
-            reference=reference,
-            reference_offset=reference_offset,
-            keyframes=keyframes,
-            keyframe_every=keyframe_every,
-            grey=grey,
-            colouriser=colouriser,
-            adapt=adapt,
-            weights=weights,
-            colour_weights=colour_weights,
-        )
+            reference=reference, reference_offset=reference_offset, keyframes=keyframes,
+            grey=grey)
         try:
             return upscale(options, observer)
         finally:
@@ -289,6 +308,136 @@ def upscale_command(
             err.print(f"colour: {result.keyframes} keyframes, {result.colourised} frames "
                       "colourised" + (f"; {result.adapted.describe()}" if result.adapted
                                       else ""))
+
+
+@app.command("batch")
+def batch_command(
+    input_dir: Annotated[Path, typer.Argument(help="Folder of videos.", show_default=False)],
+    out: Annotated[Path, typer.Option(
+        "--out", "-o", help="Output folder; the input's subfolders are mirrored in it.",
+        show_default=False)],
+    pattern: Annotated[list[str] | None, typer.Option(
+        help="File name glob, repeatable (default: common video extensions).",
+        show_default=False)] = None,
+    recursive: Annotated[bool, typer.Option(
+        "--recursive", "-r", help="Also look in subfolders.")] = False,
+    ext: Annotated[str | None, typer.Option(
+        help="Output container for every file (default: the input's where vidfuse writes it, "
+             "else mkv).", show_default=False)] = None,
+    jobs: Annotated[int, typer.Option(
+        help="Files processed in parallel on this machine; the cores are split between "
+             "them.")] = 1,
+    cluster: Annotated[str | None, typer.Option(
+        help="Run on a Ray cluster instead: ray://HOST:PORT, or auto (RAY_ADDRESS or a local "
+             "cluster). Needs pip install 'vidfuse[ray]'.", show_default=False)] = None,
+    report: Annotated[Path | None, typer.Option(
+        help="Write every file's result here as JSON.", show_default=False)] = None,
+    factor: Factor = 2,
+    fps: Fps = None,
+    engine: Engine = "auto",
+    scene_threshold: SceneThreshold = DEFAULT_SCENE_THRESHOLD,
+    codec: Codec = "libx264",
+    crf: Crf = None,
+    preset: Preset = None,
+    pix_fmt: PixFmt = None,
+    encoder_opt: EncoderOpt = None,
+    no_audio: NoAudio = False,
+    keyframe_every: KeyframeEvery = None,
+    colouriser: ColouriserName = "auto",
+    adapt: Adapt = None,
+    weights: Weights = None,
+    colour_weights: ColourWeights = None,
+    device: Device = "auto",
+    overwrite: Annotated[bool, typer.Option(
+        "--overwrite", help="Redo files whose output already exists.")] = False,
+    quiet: Quiet = False,
+) -> None:
+    """Upscale every video in a folder with the same options.
+
+    Finished outputs are skipped on a re-run (interrupted ones are redone); a file that
+    fails is reported and the rest go on. Exit code 0 only if every file succeeded.
+
+    Examples:
+
+      vidfuse batch clips/ --out smooth/ --recursive
+
+      vidfuse batch clips/ --out smooth/ --jobs 2 --report report.json
+
+      vidfuse batch /shared/clips --out /shared/out --cluster ray://head:10001
+    """
+    template = _guarded(lambda: _options(
+        input_dir, out, factor, fps, engine, scene_threshold, codec, crf, preset, pix_fmt,
+        encoder_opt, no_audio, keyframe_every, colouriser, adapt, weights, colour_weights,
+        device))
+    if jobs < 1:
+        _fail(f"--jobs must be 1 or more, not {jobs}", 2)
+    pairs = _guarded(lambda: plan(input_dir, out, pattern or DEFAULT_PATTERNS, recursive, ext))
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        TimeElapsedColumn(), console=err, transient=True,
+                        disable=quiet or not err.is_terminal)
+    overall = progress.add_task("files", total=len(pairs))
+    current = _BatchFileObserver(progress) if jobs == 1 and cluster is None else None
+
+    def finished(result: FileResult) -> None:
+        progress.advance(overall)
+        if result.status == "failed" and not quiet:
+            err.print(f"[red]failed:[/] {result.file}: {result.error}", soft_wrap=True)
+
+    interrupted = False
+    with progress:
+        try:
+            results = run_batch(template, pairs, jobs, cluster, overwrite, finished, current)
+        except KeyboardInterrupt as stop:
+            results, interrupted = stop.args[0], True
+        except VidfuseError as exc:
+            _fail(str(exc), exc.exit_code)
+    _print_batch_summary(results, input_dir, quiet)
+    if report is not None:
+        report.write_text(json.dumps([dataclasses.asdict(r) for r in results], indent=2) + "\n")
+    if interrupted:
+        _fail("interrupted; finished files are kept, no partial output was left", 130)
+    if any(r.status != "done" and r.status != "skipped" for r in results):
+        raise typer.Exit(1)
+
+
+class _BatchFileObserver(SilentObserver):
+    """The current file's progress bar under the overall one (``--jobs 1``)."""
+
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+        self._task: TaskID | None = None
+
+    def started(self, info: SourceInfo, engine: Interpolator) -> None:
+        if self._task is not None:
+            self._progress.remove_task(self._task)
+        self._task = self._progress.add_task(info.path.name, total=info.frame_count)
+
+    def advanced(self, counts: StreamCounts) -> None:
+        if self._task is not None:
+            self._progress.update(self._task, completed=counts.frames_in)
+
+    def warning(self, message: str) -> None:
+        self._progress.console.print(f"[yellow]warning:[/] {message}")
+
+
+def _print_batch_summary(results: list[FileResult], root: Path, quiet: bool) -> None:
+    counts = {status: sum(r.status == status for r in results)
+              for status in ("done", "skipped", "failed", "cancelled")}
+    if not quiet:
+        table = Table(title="batch summary")
+        for column in ("file", "status", "frames", "seconds", "fps", "error"):
+            table.add_column(column, overflow="fold",
+                             justify="right" if column in ("frames", "seconds", "fps")
+                             else "left")
+        for r in results:
+            colour = {"done": "green", "skipped": "cyan", "failed": "red"}.get(r.status,
+                                                                                "yellow")
+            table.add_row(str(Path(r.file).relative_to(root)), f"[{colour}]{r.status}[/]",
+                          str(r.frames or ""), f"{r.seconds:.1f}" if r.seconds else "",
+                          f"{r.fps:.1f}" if r.fps else "", r.error)
+        out.print(table)
+        err.print(", ".join(f"{n} {s}" for s, n in counts.items() if n)
+                  + f" of {len(results)}")
 
 
 @app.command("eval")
@@ -320,8 +469,6 @@ def eval_command(
     frame-to-frame chroma change on static pixels (lower is steadier; compare with the
     truth's own). Validate on clips the models never trained on (see README).
     """
-    import json
-
     from vidfuse.device import resolve_device
     from vidfuse.evaluate import Clip, evaluate_colour, evaluate_fusion, evaluate_time
 

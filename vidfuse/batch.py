@@ -1,0 +1,197 @@
+"""`vidfuse batch`: every video under a folder, on one machine (``--jobs``) or a Ray cluster.
+
+Each file is one `upscale` call with the same options; its output mirrors the input's place
+in the tree. Outputs are written atomically, so a finished file exists under its final name
+and an interrupted one never does: a re-run skips the first kind and redoes the second. A
+failing file is recorded and the rest go on. Workers load the models once and split the
+machine's cores between them so parallel jobs do not fight over threads.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+
+from vidfuse.api import Models, Observer, UpscaleOptions, build_models, upscale
+from vidfuse.errors import UsageError, VidfuseError
+from vidfuse.video.atomic import TEMP_MARKER
+from vidfuse.video.writer import CONTAINERS
+
+DEFAULT_PATTERNS = ("*.mp4", "*.mkv", "*.mov", "*.avi", "*.webm", "*.m4v", "*.mpg", "*.mpeg",
+                    "*.ts", "*.mts", "*.wmv", "*.flv", "*.y4m")
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """One row of the summary and of ``--report``."""
+
+    file: str
+    output: str
+    status: str  # "done", "skipped" (finished before), "failed", "cancelled"
+    frames: int = 0
+    frames_out: int = 0
+    seconds: float = 0.0
+    fps: float = 0.0
+    error: str = ""
+
+
+def plan(input_dir: Path, output_dir: Path, patterns: Sequence[str] = DEFAULT_PATTERNS,
+         recursive: bool = False, extension: str | None = None) -> list[tuple[Path, Path]]:
+    """(input, output) pairs in a stable order; outputs mirror the input tree."""
+    if not input_dir.is_dir():
+        raise UsageError(f"batch input is not a directory: {input_dir}")
+    if output_dir.resolve() == input_dir.resolve():
+        raise UsageError("--out must differ from the input directory (inputs are never "
+                         "overwritten)")
+    if extension is not None and f".{extension.lstrip('.')}" not in CONTAINERS:
+        raise UsageError(f"--ext must be one of {', '.join(sorted(CONTAINERS))}")
+    found: set[Path] = set()
+    for pattern in patterns:
+        found.update(input_dir.rglob(pattern) if recursive else input_dir.glob(pattern))
+    pairs = []
+    for source in sorted(p for p in found if p.is_file() and TEMP_MARKER not in p.name):
+        if output_dir.resolve() in source.resolve().parents:
+            continue  # an output folder inside the input tree is not input
+        suffix = f".{extension.lstrip('.')}" if extension else (
+            source.suffix.lower() if source.suffix.lower() in CONTAINERS else ".mkv")
+        pairs.append((source, (output_dir / source.relative_to(input_dir)).with_suffix(suffix)))
+    if not pairs:
+        raise UsageError(f"no files matching {' '.join(patterns)} in {input_dir}"
+                         + ("" if recursive else " (add --recursive for subfolders)"))
+    return pairs
+
+
+def process_file(template: UpscaleOptions, source: Path, target: Path,
+                 observer: Observer | None = None) -> FileResult:
+    """One file, with the calling process's models (loaded on first use); never raises for
+    a bad file."""
+    options = dataclasses.replace(template, input=source, output=target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        for stale in target.parent.glob(f".{target.stem}{TEMP_MARKER}*{target.suffix}"):
+            stale.unlink()  # left by a run that was killed: this file is redone now
+        result = upscale(options, observer, _models_for(options))
+    except VidfuseError as exc:
+        return FileResult(str(source), str(target), "failed", error=str(exc))
+    except Exception as exc:  # a bug or a library failure on this file: report, go on
+        return FileResult(str(source), str(target), "failed",
+                          error=f"{type(exc).__name__}: {exc}")
+    return FileResult(str(source), str(target), "done", result.frames_in, result.frames_out,
+                      result.seconds, result.input_fps)
+
+
+_loaded: dict[tuple[object, ...], Models] = {}
+
+
+def _models_for(options: UpscaleOptions) -> Models:
+    """Models are loaded once per worker process and reused for every file."""
+    key = (options.engine, options.device, options.weights, options.fusion,
+           options.colouriser, options.colour_weights)
+    if key not in _loaded:
+        _loaded[key] = build_models(options)
+    return _loaded[key]
+
+
+def _share_cores(jobs: int) -> None:
+    """Worker initialiser: each of ``jobs`` workers gets its share of the cores."""
+    import cv2
+    import torch
+
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    torch.set_num_threads(threads)
+    cv2.setNumThreads(threads)
+
+
+def run_batch(template: UpscaleOptions, pairs: Sequence[tuple[Path, Path]], jobs: int = 1,
+              cluster: str | None = None, overwrite: bool = False,
+              on_result: Callable[[FileResult], None] | None = None,
+              observer: Observer | None = None) -> list[FileResult]:
+    """Process ``pairs``; results in input order. On Ctrl-C, finished results are kept,
+    the rest are marked cancelled, and KeyboardInterrupt propagates with them attached."""
+    results: dict[int, FileResult] = {}
+    todo = []
+    for index, (source, target) in enumerate(pairs):
+        if target.exists() and not overwrite:
+            results[index] = FileResult(str(source), str(target), "skipped")
+            if on_result:
+                on_result(results[index])
+        else:
+            todo.append(index)
+    template = dataclasses.replace(template, overwrite=True)  # existing ones were chosen above
+    runner = (_run_local if cluster is None else _run_ray)
+    try:
+        for index, result in runner(template, [(i, *pairs[i]) for i in todo], jobs, cluster,
+                                    observer):
+            results[index] = result
+            if on_result:
+                on_result(result)
+    except KeyboardInterrupt as stop:
+        for index in todo:
+            results.setdefault(index, FileResult(str(pairs[index][0]), str(pairs[index][1]),
+                                                 "cancelled"))
+        stop.args = ([results[i] for i in range(len(pairs))],)
+        raise
+    return [results[i] for i in range(len(pairs))]
+
+
+Work = list[tuple[int, Path, Path]]
+
+
+def _run_local(template: UpscaleOptions, work: Work, jobs: int, cluster: str | None,
+               observer: Observer | None) -> Iterator[tuple[int, FileResult]]:
+    if jobs <= 1:
+        for index, source, target in work:
+            yield index, process_file(template, source, target, observer)
+        return
+    # spawn, not fork: torch and OpenCV thread pools do not survive a fork safely.
+    with ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), initializer=_share_cores,
+                             initargs=(jobs,)) as pool:
+        pending: dict[Future[FileResult], int] = {
+            pool.submit(process_file, template, source, target): index
+            for index, source, target in work}
+        try:
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    yield pending.pop(future), future.result()
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+
+
+def _run_ray(template: UpscaleOptions, work: Work, jobs: int, cluster: str | None,
+             observer: Observer | None) -> Iterator[tuple[int, FileResult]]:
+    try:
+        import ray
+    except ImportError:
+        raise UsageError("--cluster needs Ray: pip install 'vidfuse[ray]'") from None
+    if not ray.is_initialized():
+        ray.init(address=cluster, log_to_driver=False)
+    gpus = ray.cluster_resources().get("GPU", 0)
+    if gpus:  # one GPU per file where the cluster has them; the models move with it
+        template = dataclasses.replace(template, device="cuda")
+    task = ray.remote(num_cpus=1, num_gpus=1 if gpus else 0, max_retries=0)(process_file)
+    started = time.perf_counter()
+    refs = {task.remote(template, source, target): index for index, source, target in work}
+    try:
+        while refs:
+            done, _ = ray.wait(list(refs), num_returns=1)
+            for ref in done:
+                index = refs.pop(ref)
+                try:
+                    yield index, ray.get(ref)
+                except ray.exceptions.RayError as exc:  # the worker died, not the file
+                    _, source, target = next(w for w in work if w[0] == index)
+                    yield index, FileResult(str(source), str(target), "failed",
+                                            seconds=time.perf_counter() - started,
+                                            error=f"Ray task failed: {exc}".splitlines()[0])
+    except BaseException:
+        for ref in refs:
+            ray.cancel(ref, force=True)
+        raise
