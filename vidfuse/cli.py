@@ -550,19 +550,21 @@ app.add_typer(weights_app, name="weights")
 
 @weights_app.command("list")
 def weights_list() -> None:
-    """Known weight sets: shipped, downloadable and registered, and whether each is here."""
+    """Known weight sets: shipped, downloadable and registered, and whether each is here
+    (`vidfuse weights path NAME` prints the file; the cache is shown below the table)."""
     from vidfuse import hub
 
     table = Table()
-    table.add_column("name", no_wrap=True)
-    for column in ("task", "size", "installed", "where", "licence", "validation"):
-        table.add_column(column, overflow="fold")  # wrap, never cut a path short
+    for column in ("name", "task", "size", "installed", "where", "licence"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("validation")
     for name, entry in sorted(_guarded(hub.known).items()):
         path = hub.installed_path(entry)
         table.add_row(name, entry.task, f"{entry.size / 1e6:.2f} MB",
-                      "yes" if path else "no", str(path or hub.cache_dir() / entry.file),
+                      "yes" if path else "no", "package" if entry.shipped else "cache",
                       entry.licence, str(entry.metrics.get("summary", "")))
     out.print(table)
+    out.print(f"cache: {hub.cache_dir()}", soft_wrap=True)
 
 
 @weights_app.command("download")
