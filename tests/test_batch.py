@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -13,7 +12,7 @@ from pathlib import Path
 import av
 import pytest
 from clips import moving_frames, write_clip
-from test_cli import run_cli
+from test_cli import hearing_ctrl_c, run_cli
 
 from vidfuse.video.atomic import TEMP_MARKER
 
@@ -104,7 +103,7 @@ def test_ctrl_c_keeps_finished_files_and_leaves_no_partial_ones(tmp_path: Path) 
     out = tmp_path / "out"
     run = subprocess.Popen([sys.executable, "-m", "vidfuse", "batch", str(root), "--out",
                             str(out), "--engine", "convlstm"], stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, text=True, env={**os.environ})
+                           stderr=subprocess.PIPE, text=True, preexec_fn=hearing_ctrl_c)
     deadline = time.monotonic() + 120
     while not (out / "0.mkv").exists() and time.monotonic() < deadline:
         time.sleep(0.02)

@@ -23,6 +23,12 @@ def run_cli(*args: str | Path) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
+def hearing_ctrl_c() -> None:
+    """For a child that must react to SIGINT: a shell running the tests in the background
+    starts them with SIGINT ignored, and the child would inherit that."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def assert_one_line_error(output: str, fragment: str) -> None:
     """The error is a single line, the last one printed, and no traceback appears."""
     lines = [line for line in output.strip().splitlines() if line.strip()]
@@ -148,7 +154,8 @@ def test_sigint_leaves_nothing_behind(tmp_path: Path) -> None:
     out = tmp_path / "out.mp4"
     proc = subprocess.Popen([sys.executable, "-m", "vidfuse", "upscale", str(clip), "--out",
                              str(out), "--engine", "flow"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=hearing_ctrl_c)
     deadline = time.monotonic() + 60
     while not [p for p in tmp_path.iterdir() if "partial" in p.name]:
         assert time.monotonic() < deadline and proc.poll() is None
