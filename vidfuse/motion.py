@@ -13,7 +13,7 @@ import numpy as np
 
 from vidfuse.picture import Picture
 
-FLOW_WIDTH = 640
+FLOW_WIDTH = 480
 
 Field = TypeVar("Field")  # a numpy array or a torch tensor: the formulas are the same
 
