@@ -1,18 +1,27 @@
-"""End-to-end speed at 720p: decode -> engine -> libx264, next to the I/O floor.
+"""End-to-end speed: decode -> engine -> libx264, next to the I/O floor and minterpolate.
 
-    python benchmarks/speed.py [--clip bigbuckbunny] [--factor 2] [--device cpu|cuda]
+    python benchmarks/speed.py [--clip bigbuckbunny] [--height 1080] [--frames 48]
+                               [--factor 2] [--keyframe-every 8] [--device cpu|cuda]
 
 The I/O floor is the same run with an engine that only repeats frames (decode, scene
 detection, colour conversion and encoding of the same number of output frames, no motion
-work). FFmpeg's minterpolate (mci) is timed in the same process, writing through the same
-encoder. All figures are input frames per second.
+work). FFmpeg's minterpolate (mci) is timed in the same run, writing through the same
+encoder. ``--height`` first rescales the clip (libx264 CRF 18) to that many lines, for 1080p
+and 4K figures. Every method runs in its own process, so each peak RSS is its own. All
+figures are input frames per second.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import itertools
+import json
 import os
 import platform
+import resource
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -26,6 +35,7 @@ from vidfuse import EncodeSettings, UpscaleOptions, upscale
 from vidfuse.baselines import minterpolate
 from vidfuse.engines import available, register
 from vidfuse.picture import Picture
+from vidfuse.video.colour import conform_frame, picture_to_frame
 from vidfuse.video.reader import VideoFileSource
 from vidfuse.video.writer import VideoFileSink
 
@@ -45,23 +55,32 @@ class RepeatInterpolator:
         """Stateless."""
 
 
-def time_engine(clip: Path, engine: str, factor: int, out_dir: Path, device: str = "cpu",
-                **fusion: object) -> tuple[float, int]:
-    """``fusion``: UpscaleOptions fields of fusion mode (keyframe_every, colouriser, adapt)."""
-    out = out_dir / f"{engine}.mp4"
+def run_method(method: str, clip: Path, factor: int, device: str) -> tuple[float, int]:
+    """(seconds, input frames) of one method: an engine name, "minterpolate", or
+    "fusion:N:STEPS" (colour every N, --adapt STEPS or "default")."""
+    out = Path(tempfile.mkdtemp()) / "out.mp4"
     started = time.perf_counter()
-    result = upscale(UpscaleOptions(clip, out, factor=factor, engine=engine, overwrite=True,
-                                    device=device, **fusion))  # type: ignore[arg-type]
+    if method == "minterpolate":
+        frames = _minterpolate(clip, factor, out)
+        return time.perf_counter() - started, frames
+    fusion = {}
+    engine = method
+    if method.startswith("fusion:"):
+        _, every, steps = method.split(":")
+        engine = "auto"
+        fusion = {"keyframe_every": int(every),
+                  "adapt": None if steps == "default" else int(steps)}
+    result = upscale(UpscaleOptions(clip, out, factor=factor, engine=engine, device=device,
+                                    **fusion))  # type: ignore[arg-type]
     return time.perf_counter() - started, result.frames_in
 
 
-def time_minterpolate(clip: Path, factor: int, out_dir: Path) -> tuple[float, int]:
-    started = time.perf_counter()
+def _minterpolate(clip: Path, factor: int, out: Path) -> int:
     with VideoFileSource(clip) as source:
         info = source.info
         rate = info.frame_rate * factor
-        sink = VideoFileSink(out_dir / "mi.mp4", out_dir / "mi.mp4", EncodeSettings(), info,
-                             rate, 1 / rate, lambda message: None)
+        sink = VideoFileSink(out, out, EncodeSettings(), info, rate, 1 / rate,
+                             lambda message: None)
         frames = 0
 
         def counted() -> object:
@@ -73,13 +92,35 @@ def time_minterpolate(clip: Path, factor: int, out_dir: Path) -> tuple[float, in
         for picture in minterpolate(counted(), info.working, info.colour, info.frame_rate, rate):
             sink.write(picture)
         sink.close()
-    return time.perf_counter() - started, frames
+    return frames
+
+
+def rescaled(clip: Path, height: int | None, frames: int | None, folder: Path) -> Path:
+    """The clip's first ``frames`` frames at ``height`` lines (same aspect), or the clip."""
+    if height is None and frames is None:
+        return clip
+    out = folder / f"source_{height or 'native'}.mp4"
+    with VideoFileSource(clip) as source:
+        info = source.info
+        height = height or info.height
+        width = round(info.width * height / info.height / 2) * 2
+        scaled = dataclasses.replace(info, width=width, height=height, passthrough=[])
+        sink = VideoFileSink(out, out, EncodeSettings(), scaled, info.frame_rate,
+                             info.time_base, lambda message: None)
+        for picture in itertools.islice(source.pictures(), frames):
+            frame = picture_to_frame(picture, info.working, info.colour)
+            sink.write(conform_frame(frame, info.colour, info.working, info.colour, width,
+                                     height, picture.time))
+        sink.close()
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clip", default="bigbuckbunny", choices=list(CLIPS))
+    parser.add_argument("--height", type=int, help="rescale the clip first (1080, 2160)")
+    parser.add_argument("--frames", type=int, help="use only the first N frames")
     parser.add_argument("--factor", type=int, default=2)
     parser.add_argument("--engines", nargs="+",
                         default=[e for e in available() if e != "repeat"])
@@ -88,35 +129,43 @@ def main() -> None:
     parser.add_argument("--keyframe-every", type=int, nargs="+", default=[],
                         help="also time fusion mode (colour kept on 1 frame in N) with the "
                              "auto engine and colouriser, with and without --adapt")
+    parser.add_argument("--run", help=argparse.SUPPRESS)  # child: one method, JSON out
+    parser.add_argument("--source", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    clip = clip_path(args.clip)
-    with VideoFileSource(clip) as source:
-        size = f"{source.info.width}x{source.info.height}"
-    console = Console(width=140)
-    console.print(f"{args.clip} ({size}), x{args.factor}, libx264 veryfast CRF 18; "
-                  f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-                  f"engines on {args.device}")
-    table = Table()
-    for column in ("method", "seconds", "input fps", "time / I/O floor"):
-        table.add_column(column, justify="right" if column != "method" else "left")
+    if args.run:
+        seconds, frames = run_method(args.run, args.source, args.factor, args.device)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(json.dumps({"seconds": seconds, "frames": frames, "rss_mib": peak}))
+        return
+    methods = ["repeat", *args.engines]
+    methods += [f"fusion:{n}:{steps}" for n in args.keyframe_every for steps in (0, "default")]
+    methods += [] if args.skip_minterpolate else ["minterpolate"]
     with tempfile.TemporaryDirectory() as tmp:
-        out_dir = Path(tmp)
-        floor_s, frames = time_engine(clip, "repeat", args.factor, out_dir)
-        rows = [("I/O floor (repeat)", floor_s, frames)]
-        for engine in args.engines:
-            rows.append((engine, *time_engine(clip, engine, args.factor, out_dir, args.device)))
-        for every in args.keyframe_every:
-            for steps in (0, None):
-                label = (f"fusion, colour every {every}, "
-                         + ("--adapt 0" if steps == 0 else "default --adapt"))
-                rows.append((label, *time_engine(clip, "auto", args.factor, out_dir,
-                                                 args.device, keyframe_every=every,
-                                                 adapt=steps)))
-        if not args.skip_minterpolate:
-            rows.append(("ffmpeg minterpolate mci", *time_minterpolate(clip, args.factor,
-                                                                        out_dir)))
-    for name, seconds, count in rows:
-        table.add_row(name, f"{seconds:.2f}", f"{count / seconds:.1f}", f"{seconds / floor_s:.2f}x")
+        source = rescaled(clip_path(args.clip), args.height, args.frames, Path(tmp))
+        with VideoFileSource(source) as opened:
+            size = f"{opened.info.width}x{opened.info.height}"
+        console = Console(width=140)
+        console.print(f"{args.clip} {size}, x{args.factor}, libx264 veryfast CRF 18; "
+                      f"{platform.processor() or platform.machine()}, {os.cpu_count()} "
+                      f"cores, engines on {args.device}")
+        rows = {}
+        for method in methods:
+            done = subprocess.run([sys.executable, __file__, "--run", method, "--source",
+                                   str(source), "--factor", str(args.factor), "--device",
+                                   args.device], capture_output=True, text=True, check=True)
+            rows[method] = json.loads(done.stdout.strip().splitlines()[-1])
+    table = Table()
+    for column in ("method", "seconds", "input fps", "time / I/O floor", "peak RSS MiB"):
+        table.add_column(column, justify="right" if column != "method" else "left")
+    floor = rows["repeat"]["seconds"]
+    for method, row in rows.items():
+        label = {"repeat": "I/O floor (repeat)", "minterpolate": "ffmpeg minterpolate mci"}.get(
+            method, method)
+        if method.startswith("fusion:"):
+            _, every, steps = method.split(":")
+            label = f"fusion, colour every {every}, --adapt {steps}"
+        table.add_row(label, f"{row['seconds']:.2f}", f"{row['frames'] / row['seconds']:.1f}",
+                      f"{row['seconds'] / floor:.2f}x", f"{row['rss_mib']:.0f}")
     console.print(table)
 
 

@@ -15,6 +15,9 @@ from vidfuse.motion import FlowEstimator, resize_flow
 from vidfuse.picture import Picture
 from vidfuse.render import WarpRenderer
 
+# Flow between a grey frame and a keyframe up to 32 frames away is computed at up to this
+# many pixels across (finer than between neighbours: see FlowEstimator).
+ALIGN_WIDTH = 640
 # Luma mismatch (in [0, 1] units, after a light blur) at which alignment counts as failed.
 _MISMATCH = 0.04
 
@@ -32,7 +35,7 @@ class KeyframeAligner:
     """Warps keyframes onto grey frames by optical flow computed from grey to key."""
 
     def __init__(self) -> None:
-        self._flows = FlowEstimator()
+        self._flows = FlowEstimator(ALIGN_WIDTH)
         self._renderer = WarpRenderer()
 
     def align(self, grey: Picture, key: Picture) -> AlignedKeyframe:
