@@ -6,6 +6,7 @@ import dataclasses
 import json
 import signal
 import sys
+import threading
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
@@ -112,6 +113,7 @@ class _ProgressObserver:
             self._progress.start()
 
     def advanced(self, counts: StreamCounts) -> None:
+        _check_stop()
         if self._progress is not None and self._task is not None:
             task = self._progress.tasks[0]
             elapsed = task.elapsed or 0.0
@@ -380,6 +382,8 @@ def batch_command(
 
     def finished(result: FileResult) -> None:
         progress.advance(overall)
+        if result.status != "skipped":
+            _check_stop()
         if result.status == "failed" and not quiet:
             err.print(f"[red]failed:[/] {result.file}: {result.error}", soft_wrap=True)
 
@@ -413,6 +417,7 @@ class _BatchFileObserver(SilentObserver):
         self._task = self._progress.add_task(info.path.name, total=info.frame_count)
 
     def advanced(self, counts: StreamCounts) -> None:
+        _check_stop()
         if self._task is not None:
             self._progress.update(self._task, completed=counts.frames_in)
 
@@ -651,8 +656,26 @@ def train_command(ctx: typer.Context) -> None:
     train_main(ctx.args or ["--help"])
 
 
+_stop_requested = threading.Event()
+
+
+def _on_stop_signal(signum: int, frame: object) -> None:
+    """Ctrl-C and SIGTERM: remember it, then interrupt. Python drops an exception raised
+    while it runs a finaliser or weakref callback, so progress callbacks (`_check_stop`)
+    raise it again at the next frame or file."""
+    _stop_requested.set()
+    raise KeyboardInterrupt
+
+
+def _check_stop() -> None:
+    if _stop_requested.is_set():
+        raise KeyboardInterrupt
+
+
 def main() -> None:
     """Entry point: SIGTERM is treated like Ctrl-C so outputs are cleaned up either way."""
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(signum) is not signal.SIG_IGN:  # nohup/background: respect it
+            signal.signal(signum, _on_stop_signal)
     app(prog_name="vidfuse")
     sys.exit(0)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from vidfuse.motion import FlowEstimator, resize_flow
+from vidfuse.motion import FlowEstimator
 from vidfuse.picture import Picture
 from vidfuse.render import WarpRenderer
 
@@ -40,12 +40,10 @@ class KeyframeAligner:
 
     def align(self, grey: Picture, key: Picture) -> AlignedKeyframe:
         flow = self._flows.flow(grey, key)  # grey -> key, at flow resolution
-        height, width = grey.y.shape
         scale = np.float32(1.0 / key.max_value)
-        luma = self._renderer.warp(key.y.astype(np.float32) * scale,
-                                   resize_flow(flow, width, height))
+        luma = self._renderer.warp(key.y.astype(np.float32) * scale, flow)
         chroma_key = cv2.merge([key.u, key.v]).astype(np.float32) * scale
-        chroma = self._renderer.warp(chroma_key, resize_flow(flow, *key.u.shape[::-1]))
+        chroma = self._renderer.warp(chroma_key, flow)
         grey_luma = grey.y.astype(np.float32) * np.float32(1.0 / grey.max_value)
         error = cv2.GaussianBlur(np.abs(luma - grey_luma), (0, 0), 2.0)
         confidence = np.exp(-((error / _MISMATCH) ** 2)).astype(np.float32) + 1e-3
