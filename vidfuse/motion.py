@@ -11,7 +11,7 @@ from typing import TypeVar
 import cv2
 import numpy as np
 
-from vidfuse.picture import Picture
+from vidfuse.picture import PerLuma, Picture
 
 FLOW_WIDTH = 480
 
@@ -41,6 +41,7 @@ class FlowEstimator:
     def __init__(self, width: int = FLOW_WIDTH) -> None:
         self._dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
         self._width = width
+        self._small = PerLuma(lambda picture: luma8(picture, self.scale_for(picture.width)))
 
     def scale_for(self, width: int) -> float:
         return min(1.0, self._width / width)
@@ -48,13 +49,11 @@ class FlowEstimator:
     def flow(self, a: Picture, b: Picture) -> np.ndarray:
         """Flow a->b as (h, w, 2) float32 at ``scale_for(width)`` resolution, in pixels of
         that resolution."""
-        scale = self.scale_for(a.width)
-        return self._dis.calc(luma8(a, scale), luma8(b, scale), None)
+        return self._dis.calc(self._small(a), self._small(b), None)
 
     def bidirectional(self, a: Picture, b: Picture) -> tuple[np.ndarray, np.ndarray]:
         """Flow a->b and b->a, as :meth:`flow` gives them."""
-        scale = self.scale_for(a.width)
-        small_a, small_b = luma8(a, scale), luma8(b, scale)
+        small_a, small_b = self._small(a), self._small(b)
         return self._dis.calc(small_a, small_b, None), self._dis.calc(small_b, small_a, None)
 
 

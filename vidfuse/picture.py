@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 import numpy as np
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -80,3 +84,24 @@ class Picture:
             return np.clip(plane * peak + 0.5, 0, peak).astype(dtype)
 
         return Picture(quantise(y), quantise(u), quantise(v), bits, time)
+
+
+class PerLuma(Generic[T]):
+    """Remembers ``compute(picture)`` for the last two pictures, keyed by their luma plane.
+
+    Consecutive pairs (a, b), (b, c) share a picture, so what is derived from a frame's luma
+    (its flow-resolution copy, its scene-cut summary) is computed once, not twice. Copies
+    made by ``with_time``, ``greyed`` or ``with_chroma_of`` share the luma array and hit too.
+    """
+
+    def __init__(self, compute: Callable[[Picture], T]) -> None:
+        self._compute = compute
+        self._entries: list[tuple[np.ndarray, T]] = []
+
+    def __call__(self, picture: Picture) -> T:
+        for plane, value in self._entries:
+            if plane is picture.y:
+                return value
+        value = self._compute(picture)
+        self._entries = [*self._entries[-1:], (picture.y, value)]
+        return value

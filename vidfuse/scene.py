@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from vidfuse.picture import Picture
+from vidfuse.picture import PerLuma, Picture
 
 _THUMB_WIDTH = 128
 _BINS = 32
@@ -27,9 +27,10 @@ class SceneCutDetector:
 
     def __init__(self, threshold: float) -> None:
         self.threshold = threshold
+        self._summary = PerLuma(_summary)
 
     def score(self, a: Picture, b: Picture) -> float:
-        (hist_a, thumb_a), (hist_b, thumb_b) = _summary(a), _summary(b)
+        (hist_a, thumb_a), (hist_b, thumb_b) = self._summary(a), self._summary(b)
         histogram = 0.5 * float(np.abs(hist_a - hist_b).sum())
         contrast = 0.5 * (float(thumb_a.std()) + float(thumb_b.std())) + 0.02
         difference = float(np.abs(thumb_a - thumb_b).mean()) / contrast
