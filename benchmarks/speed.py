@@ -2,6 +2,7 @@
 
     python benchmarks/speed.py [--clip bigbuckbunny] [--height 1080] [--frames 48]
                                [--factor 2] [--keyframe-every 8] [--device cpu|cuda]
+                               [--repeats 3]
 
 The I/O floor is the same run with an engine that only repeats frames (decode, scene
 detection, colour conversion and encoding of the same number of output frames, no motion
@@ -129,6 +130,9 @@ def main() -> None:
     parser.add_argument("--keyframe-every", type=int, nargs="+", default=[],
                         help="also time fusion mode (colour kept on 1 frame in N) with the "
                              "auto engine and colouriser, with and without --adapt")
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="runs per method; the median time is shown (this VM varies "
+                             "by about 10%% from run to run)")
     parser.add_argument("--run", help=argparse.SUPPRESS)  # child: one method, JSON out
     parser.add_argument("--source", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -150,10 +154,15 @@ def main() -> None:
                       f"cores, engines on {args.device}")
         rows = {}
         for method in methods:
-            done = subprocess.run([sys.executable, __file__, "--run", method, "--source",
-                                   str(source), "--factor", str(args.factor), "--device",
-                                   args.device], capture_output=True, text=True, check=True)
-            rows[method] = json.loads(done.stdout.strip().splitlines()[-1])
+            runs = []
+            for _ in range(args.repeats):
+                done = subprocess.run([sys.executable, __file__, "--run", method, "--source",
+                                       str(source), "--factor", str(args.factor), "--device",
+                                       args.device], capture_output=True, text=True,
+                                      check=True)
+                runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+            rows[method] = {**sorted(runs, key=lambda r: r["seconds"])[len(runs) // 2],
+                            "rss_mib": max(r["rss_mib"] for r in runs)}
     table = Table()
     for column in ("method", "seconds", "input fps", "time / I/O floor", "peak RSS MiB"):
         table.add_column(column, justify="right" if column != "method" else "left")
