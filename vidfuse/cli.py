@@ -268,7 +268,9 @@ def upscale_command(
         "--overwrite", help="Replace OUT if it exists.")] = False,
     quiet: Quiet = False,
 ) -> None:
-    """Raise a video's frame rate: every input frame is kept, new ones are interpolated.
+    """Raise a video's frame rate (and colour a grey one from a few colour keyframes).
+
+    Every input frame is kept; new ones are interpolated between them.
 
     Examples:
 
