@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
@@ -177,7 +176,6 @@ def _run_ray(template: UpscaleOptions, work: Work, jobs: int, cluster: str | Non
     if gpus:  # one GPU per file where the cluster has them; the models move with it
         template = dataclasses.replace(template, device="cuda")
     task = ray.remote(num_cpus=1, num_gpus=1 if gpus else 0, max_retries=0)(process_file)
-    started = time.perf_counter()
     refs = {task.remote(template, source, target): index for index, source, target in work}
     try:
         while refs:
@@ -189,7 +187,6 @@ def _run_ray(template: UpscaleOptions, work: Work, jobs: int, cluster: str | Non
                 except ray.exceptions.RayError as exc:  # the worker died, not the file
                     _, source, target = next(w for w in work if w[0] == index)
                     yield index, FileResult(str(source), str(target), "failed",
-                                            seconds=time.perf_counter() - started,
                                             error=f"Ray task failed: {exc}".splitlines()[0])
     except BaseException:
         for ref in refs:
