@@ -10,6 +10,7 @@ they beat the shipped ones there.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -21,7 +22,7 @@ from vidfuse.colourisers import Colouriser
 from vidfuse.colourisers.alignment import KeyframeAligner
 from vidfuse.colourisers.learned import AutoencoderColouriser
 from vidfuse.errors import UsageError
-from vidfuse.fusion import ADAPT_KEYFRAMES
+from vidfuse.fusion import ADAPT_FRAMES, ADAPT_KEYFRAMES
 from vidfuse.keyframes import KeyframeSource
 from vidfuse.nets.interpolator import net_divisor
 from vidfuse.picture import Picture
@@ -56,12 +57,14 @@ class AdaptReport:
 
 
 def collect_keyframes(pictures: Iterable[Picture], keys: KeyframeSource,
-                      cuts: SceneCutDetector, limit: int = ADAPT_KEYFRAMES) -> list[list[Picture]]:
-    """The first ``limit`` keyframes (input luma, keyframe chroma), grouped by shot."""
+                      cuts: SceneCutDetector, limit: int = ADAPT_KEYFRAMES,
+                      frames: int = ADAPT_FRAMES) -> list[list[Picture]]:
+    """The first ``limit`` keyframes (input luma, keyframe chroma) within the first
+    ``frames`` frames, grouped by shot: the extra decoding pass stays short."""
     shots: list[list[Picture]] = [[]]
     previous: Picture | None = None
     found = 0
-    for index, picture in enumerate(pictures):
+    for index, picture in enumerate(itertools.islice(pictures, frames)):
         if previous is not None and cuts.is_cut(previous, picture) and shots[-1]:
             shots.append([])
         previous = picture

@@ -23,6 +23,7 @@ MAX_GAP = 64
 # and the steps taken when the option is not given (learned colouriser only), chosen with
 # benchmarks/colour_quality.py --adapt.
 ADAPT_KEYFRAMES = 12
+ADAPT_FRAMES = 2000  # ... found within this many frames from the start
 DEFAULT_ADAPT_STEPS = 50
 
 
