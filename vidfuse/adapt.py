@@ -30,7 +30,7 @@ from vidfuse.scene import SceneCutDetector
 from vidfuse.train.colour_data import augment, crop_sample, random_corner
 from vidfuse.train.data import Sample, SampleBank, grouped
 from vidfuse.train.tasks import TASKS
-from vidfuse.train.trainer import validate
+from vidfuse.train.trainer import to_device, validate
 
 _CROP = 224
 _CROPS_PER_KEYFRAME = 4
@@ -109,8 +109,7 @@ def adapt(colouriser: Colouriser, shots: list[list[Picture]], steps: int, seed: 
     optimizer = torch.optim.Adam(model.parameters(), lr=_LEARNING_RATE)
     model.train()
     for step in range(steps):
-        batch = augment(bank.batch(_BATCH, rng), rng)
-        batch = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
+        batch = to_device(augment(bank.batch(_BATCH, rng), rng), device)
         loss, _ = task.run(model, batch, "charbonnier", 0.0)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()

@@ -485,13 +485,13 @@ def eval_command(
                              "least twice --factor")
         where = resolve_device(device)
         loaded = Clip.load(clip, frames)
-        learned_colour = colourisers.AUTO_COLOURISER if colouriser == "auto" else colouriser
+        learned_colour = colourisers.COLOURISERS.resolve(colouriser)
         colour_names = list(dict.fromkeys(["nearest", "flow", learned_colour]))
         time_names = list(dict.fromkeys(["blend", "flow", engines.AUTO_ENGINE, "convlstm",
                                          *([] if engine == "auto" else [engine])]))
         return {
             "clip": str(clip), "frames": len(loaded.pictures), "colouriser": learned_colour,
-            "engine": engines.AUTO_ENGINE if engine == "auto" else engine,
+            "engine": engines.ENGINES.resolve(engine),
             "colour": evaluate_colour(loaded, colour_names, keyframe_every, where),
             "time": evaluate_time(loaded, time_names, factor, where),
             "fusion": evaluate_fusion(loaded, colouriser, engine, keyframe_every, factor,

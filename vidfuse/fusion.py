@@ -101,10 +101,9 @@ def check_input(first: Picture, keys: KeyframeSource, force_grey: bool) -> None:
     """Refuse a grey input whose colour should come from itself, and a colour input whose
     colour would silently be replaced."""
     own_colour = isinstance(keys, EveryNthKeyframe)
-    picture = first
-    if own_colour and not picture.has_colour:
+    if own_colour and not first.has_colour:
         raise InputError("--keyframe-every keeps the input's own colour, but the input is "
                          "greyscale: give colour with --reference or --keyframes")
-    if not own_colour and not force_grey and picture.has_colour:
+    if not own_colour and not force_grey and first.has_colour:
         raise InputError("the input is in colour; fusion colours greyscale video (pass --grey "
                          "to replace its colour with the keyframes')")

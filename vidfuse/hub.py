@@ -119,8 +119,9 @@ def download(weights: WeightSet, force: bool = False,
     return fetch(url, target, weights.expected, progress=progress)
 
 
-def resolve(spec: str, task: str, allow_download: bool = True) -> Path:
-    """``--weights NAME|PATH`` -> a local file for ``task`` (downloaded when allowed)."""
+def resolve(spec: str, task: str) -> Path:
+    """``--weights NAME|PATH`` -> a local file for ``task`` (downloaded if missing, unless
+    VIDFUSE_OFFLINE forbids it)."""
     path = Path(spec)
     if path.suffix or path.exists():
         if not path.is_file():
@@ -129,12 +130,7 @@ def resolve(spec: str, task: str, allow_download: bool = True) -> Path:
     weights = lookup(spec)
     if weights.task != task:
         raise UsageError(f"weights '{spec}' are for the {weights.task} network, not {task}")
-    found = installed_path(weights)
-    if found is not None:
-        return found
-    if not allow_download:
-        raise UsageError(f"weights '{spec}' are not installed: vidfuse weights download {spec}")
-    return download(weights)
+    return installed_path(weights) or download(weights)
 
 
 def verify() -> dict[str, bool | None]:
@@ -165,7 +161,8 @@ def register(name: str, weights_file: Path, task: str, licence: str = "MIT") -> 
 
     if task not in TASKS:
         raise UsageError(f"--task must be one of {', '.join(TASKS)}")
-    if name in known() and known()[name].origin == "package":
+    existing = known().get(name)
+    if existing is not None and existing.origin == "package":
         raise UsageError(f"'{name}' is a shipped weight set: choose another name")
     load_network(task, weights_file)
     cache = cache_dir()

@@ -53,7 +53,6 @@ class EveryNthKeyframe:
         if every < 2:
             raise UsageError(f"--keyframe-every must be 2 or more, not {every}")
         self.every = every
-        self.description = f"the input's own colour every {every} frames"
 
     def keyframe_for(self, index: int, picture: Picture) -> Picture | None:
         return picture if index % self.every == 0 else None
@@ -112,13 +111,11 @@ class ImageKeyframes:
                 raise UsageError(f"keyframe {path.name}: name it by {NAMING}")
         timed.sort(key=lambda item: item[0])
         self._timed = _TimeMatcher(iter(timed), 0.5 / float(info.frame_rate))
-        self.description = f"{len(files)} keyframe image(s) in {folder}"
 
     def keyframe_for(self, index: int, picture: Picture) -> Picture | None:
-        path = self._by_index.get(index)
-        timed = self._timed.take(picture.time - self._info.start_time)
-        path = path or timed  # type: ignore[assignment]
-        return None if path is None else self._load(path, picture.time)
+        timed = self._timed.take(picture.time - self._info.start_time)  # consumed either way
+        path = self._by_index.get(index) or timed
+        return None if path is None else self._load(path, picture.time)  # type: ignore[arg-type]
 
     def _load(self, path: Path, time: float) -> Picture:
         image = cv2.imread(str(path), cv2.IMREAD_ANYDEPTH | cv2.IMREAD_COLOR_RGB)
@@ -161,8 +158,6 @@ class ReferenceKeyframes:
 
         self._colour = ref.colour
         self._matcher = _TimeMatcher(candidates(), 0.5 / float(info.frame_rate))
-        self.description = (f"reference {path.name} ({ref.width}x{ref.height}, "
-                            f"{float(ref.frame_rate):.3f} fps, offset {offset:+.3f} s)")
 
     def keyframe_for(self, index: int, picture: Picture) -> Picture | None:
         frame = self._matcher.take(picture.time - self._info.start_time)

@@ -12,12 +12,18 @@ import numpy as np
 
 from vidfuse.picture import Picture
 
+Corrections = list[tuple[int, float]]  # (index along one axis, coordinate error there)
+
 
 class WarpRenderer:
     """Warps and blends pictures; caches the pixel grids it needs per size."""
 
     def __init__(self) -> None:
         self._grids: dict[tuple[int, int], np.ndarray] = {}
+        # Per (flow size, image size): the flow-size grid in image pixels and the border
+        # corrections of resizing it (see _resized_map), both fixed for a given video.
+        self._maps: dict[tuple[int, int, int, int], tuple[np.ndarray, Corrections,
+                                                          Corrections]] = {}
 
     def grid(self, shape: tuple[int, int]) -> np.ndarray:
         """Pixel coordinates as a 2-channel float map, cached per (height, width)."""
@@ -50,20 +56,20 @@ class WarpRenderer:
         """
         h, w = flow.shape[:2]
         scale = np.array([width / w, height / h], np.float32)
-        key = (h, w, width, height)
-        if key not in self._grids:
-            ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-            self._grids[key] = np.dstack([(xs + 0.5) * scale[0] - 0.5,
-                                          (ys + 0.5) * scale[1] - 0.5])
         shrinking = width < w
-        sampling = cv2.resize(self._grids[key] + flow * scale, (width, height),
+        key = (h, w, width, height)
+        if key not in self._maps:
+            ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+            grid = np.dstack([(xs + 0.5) * scale[0] - 0.5, (ys + 0.5) * scale[1] - 0.5])
+            self._maps[key] = (grid, _border_error(width, w, shrinking),
+                               _border_error(height, h, shrinking))
+        grid, columns, rows = self._maps[key]
+        sampling = cv2.resize(grid + flow * scale, (width, height),
                               interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
-        for axis, size, small in ((0, width, w), (1, height, h)):
-            for index, error in _border_error(size, small, shrinking):
-                if axis == 0:
-                    sampling[:, index, 0] -= error
-                else:
-                    sampling[index, :, 1] -= error
+        for index, error in columns:
+            sampling[:, index, 0] -= error
+        for index, error in rows:
+            sampling[index, :, 1] -= error
         return sampling
 
     def render(self, a: Picture, b: Picture, flow_ta: np.ndarray, flow_tb: np.ndarray,
@@ -97,7 +103,7 @@ class WarpRenderer:
         return np.clip(mixed + 0.5, 0, peak).astype(plane_a.dtype)
 
 
-def _border_error(size: int, small: int, shrinking: bool) -> list[tuple[int, float]]:
+def _border_error(size: int, small: int, shrinking: bool) -> Corrections:
     """(index, error) where resizing the affine map from ``small`` to ``size`` samples
     clamped: the resized coordinate minus the true one, per index along that axis."""
     if size == small:

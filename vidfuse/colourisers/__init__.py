@@ -8,7 +8,6 @@ interpolation engines, colourisers never touch files and are looked up by name.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Protocol
 
 from vidfuse.picture import Picture
@@ -30,14 +29,10 @@ def _load_builtin() -> None:
     from vidfuse.colourisers import flow_warp, learned, nearest  # noqa: F401
 
 
-COLOURISERS: Registry[Colouriser] = Registry("colouriser", _load_builtin)
-register = COLOURISERS.register
-available = COLOURISERS.available
-
 # What `--colouriser auto` runs: the best on benchmarks/colour_quality.py's validation clips.
 AUTO_COLOURISER = "ae"
 
-
-def build_colouriser(name: str, device: str, weights: Path | None = None) -> Colouriser:
-    """The colouriser called ``name`` ('auto' picks the best measured one) on ``device``."""
-    return COLOURISERS.build(AUTO_COLOURISER if name == "auto" else name, device, weights)
+COLOURISERS: Registry[Colouriser] = Registry("colouriser", _load_builtin, AUTO_COLOURISER)
+register = COLOURISERS.register
+available = COLOURISERS.available
+build_colouriser = COLOURISERS.build

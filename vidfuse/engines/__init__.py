@@ -8,7 +8,6 @@ else.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Protocol
 
 from vidfuse.picture import Picture
@@ -39,15 +38,11 @@ def _load_builtin() -> None:
     from vidfuse.engines import blend, convlstm, flow  # noqa: F401
 
 
-ENGINES: Registry[Interpolator] = Registry("engine", _load_builtin)
-register = ENGINES.register
-available = ENGINES.available
-
 # What `--engine auto` (the default) runs. The learned engine takes over only once
 # benchmarks/quality.py and benchmarks/speed.py show it beating the classical ones.
 AUTO_ENGINE = "flow"
 
-
-def build_engine(name: str, device: str, weights: Path | None = None) -> Interpolator:
-    """The engine called ``name`` ('auto' picks the best measured one) on ``device``."""
-    return ENGINES.build(AUTO_ENGINE if name == "auto" else name, device, weights)
+ENGINES: Registry[Interpolator] = Registry("engine", _load_builtin, AUTO_ENGINE)
+register = ENGINES.register
+available = ENGINES.available
+build_engine = ENGINES.build

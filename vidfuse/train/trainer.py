@@ -57,7 +57,7 @@ def validate(task: Task, model: torch.nn.Module, bank: SampleBank, device: str =
     rng = np.random.default_rng(seed)
     scores = []
     for _ in range(max(1, math.ceil(len(bank) / 8))):
-        _, pairs = task.run(model, _on(bank.batch(8, rng), device), "mse", 0.0)
+        _, pairs = task.run(model, to_device(bank.batch(8, rng), device), "mse", 0.0)
         scores.append(_psnr(pairs))
     return float(np.mean(scores))
 
@@ -112,7 +112,7 @@ def train(config: TrainConfig) -> Path:
                 if val_bank is not None else None)
     started = time.perf_counter()
     while step < config.steps:
-        batch = _on(task.augment(bank.batch(config.batch, rng), rng), device)
+        batch = to_device(task.augment(bank.batch(config.batch, rng), rng), device)
         loss, _ = task.run(net, batch, config.loss, config.alpha)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -145,7 +145,7 @@ def train(config: TrainConfig) -> Path:
     return checkpoint
 
 
-def _on(batch: Batch, device: str) -> Batch:
+def to_device(batch: Batch, device: str) -> Batch:
     """Batches are drawn and augmented on the CPU (numpy), then moved to the training device."""
     return {key: value.to(device, non_blocking=True) if isinstance(value, torch.Tensor)
             else value for key, value in batch.items()}
