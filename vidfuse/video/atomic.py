@@ -21,6 +21,12 @@ def temp_name_for(final: Path) -> Path:
     return final.with_name(f".{final.stem}{TEMP_MARKER}{uuid.uuid4().hex[:8]}{final.suffix}")
 
 
+def remove_stale_temps(final: Path) -> None:
+    """Delete temporary siblings of ``final`` left by runs that were killed mid-write."""
+    for stale in final.parent.glob(f".{final.stem}{TEMP_MARKER}*{final.suffix}"):
+        _remove(stale)
+
+
 @contextmanager
 def atomic_output(final: Path) -> Iterator[Path]:
     """Yield a temporary path; on success it replaces ``final``, on any failure it is removed."""
