@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import tempfile
 import time
 from pathlib import Path
 
@@ -20,11 +21,15 @@ import numpy as np
 from datasets import clip_path
 from rich.console import Console
 from rich.table import Table
+from safetensors.torch import save_file
 
 from vidfuse.colourisers import available
 from vidfuse.evaluate import Clip, Score, evaluate_colour
 from vidfuse.fusion import DEFAULT_ADAPT_STEPS
+from vidfuse.nets.colouriser import KeyframeColourNet
 from vidfuse.train.sources import CLIPS, VALIDATION_CLIPS
+
+UNTRAINED = "ae@untrained"
 
 
 def main() -> None:
@@ -34,8 +39,11 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=97, help="frames read per clip")
     parser.add_argument("--clips", nargs="+", default=list(VALIDATION_CLIPS),
                         choices=list(CLIPS))
-    parser.add_argument("--colourisers", nargs="+", default=[*available(), "ae+adapt"],
-                        help="names; 'ae+adapt' is ae after --adapt on the clip's keyframes")
+    parser.add_argument("--colourisers", nargs="+",
+                        default=[*available(), "ae+adapt", UNTRAINED],
+                        help=f"names; 'ae+adapt' is ae after --adapt on the clip's keyframes, "
+                             f"'{UNTRAINED}' its network with zeroed output (the classical "
+                             "confidence blend of its four aligned candidates)")
     parser.add_argument("--adapt", type=int, default=DEFAULT_ADAPT_STEPS,
                         help="steps for 'ae+adapt'")
     parser.add_argument("--card", type=Path,
@@ -45,6 +53,9 @@ def main() -> None:
     console = Console(width=160)
     started = time.perf_counter()
     clips = {name: Clip.load(clip_path(name), args.frames) for name in args.clips}
+    scratch = tempfile.TemporaryDirectory()  # removed when the script ends
+    untrained = Path(scratch.name) / "untrained.safetensors"
+    save_file(KeyframeColourNet().state_dict(), str(untrained))
     for every in args.every:
         table = Table(title=f"Keyframe every {every} frames, first {args.frames} frames: "
                             "RGB PSNR (dB) of the frames in between / stability")
@@ -53,7 +64,8 @@ def main() -> None:
             table.add_column(name, justify="right")
         table.add_column("truth stability", justify="right")
         results: dict[str, dict[str, Score]] = {
-            clip: evaluate_colour(loaded, args.colourisers, every, adapt_steps=args.adapt)
+            clip: evaluate_colour(loaded, args.colourisers, every, adapt_steps=args.adapt,
+                                  weights={UNTRAINED: untrained})
             for clip, loaded in clips.items()}
         for clip, scores in results.items():
             label = clip if clip in VALIDATION_CLIPS else f"{clip} (trained on)"

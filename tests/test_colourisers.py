@@ -12,7 +12,7 @@ from clips import moving_frames
 from safetensors.torch import save_file
 
 from vidfuse.colourisers import build_colouriser
-from vidfuse.colourisers.alignment import KeyframeAligner
+from vidfuse.colourisers.alignment import KeyframeAligner, candidate_weights
 from vidfuse.colourisers.learned import AutoencoderColouriser
 from vidfuse.metrics import psnr
 from vidfuse.nets.colouriser import KeyframeColourNet
@@ -49,15 +49,36 @@ def test_flow_colouriser_follows_motion_and_keeps_luma() -> None:
     assert chroma_psnr(frames[1:3], only_before) > 35
 
 
-def test_untrained_autoencoder_reproduces_the_flow_colouriser(tmp_path: Path) -> None:
+def test_chained_flows_compose_the_motion_back_to_the_keyframe() -> None:
+    frames = pictures(8)  # the texture slides 2 px right-to-left and 1 px up per frame
+    chained = list(KeyframeAligner().chained_flows(frames[1:], frames[0]))
+    for distance, flow in enumerate(chained, start=1):
+        inner = flow[16:-16, 16:-16].reshape(-1, 2)
+        assert np.allclose(np.median(inner, axis=0), (2 * distance, distance), atol=0.3)
+
+
+def test_untrained_autoencoder_blends_its_candidates_by_confidence(tmp_path: Path) -> None:
     weights = tmp_path / "zero.safetensors"
     save_file(KeyframeColourNet().state_dict(), str(weights))
     frames = pictures(9)
-    learned = AutoencoderColouriser("cpu", weights).colourise(frames[1:8], frames[0], frames[8])
-    classical = build_colouriser("flow", "cpu").colourise(frames[1:8], frames[0], frames[8])
-    for a, b in zip(learned, classical, strict=True):
-        assert np.abs(a.u.astype(int) - b.u).max() <= 1
-        assert np.array_equal(a.y, b.y)
+    before, grey, after = frames[0], frames[1:8], frames[8]
+    learned = AutoencoderColouriser("cpu", weights).colourise(grey, before, after)
+    gap = KeyframeAligner().align_gap(grey, before, after)
+    for frame, made, candidates in zip(grey, learned, gap, strict=True):
+        weights = candidate_weights(frame, before, after)
+        trust = [w * c.confidence + 1e-4 for c, w in zip(candidates, weights, strict=True)]
+        blend = sum(c.chroma * t[..., None] for c, t in zip(candidates, trust, strict=True))
+        expected = np.round(blend[..., 0] / sum(trust) * 255)
+        assert np.abs(made.u.astype(int) - expected).max() <= 1
+        assert np.array_equal(made.y, frame.y)
+
+
+def test_learned_colouriser_with_one_keyframe(tmp_path: Path) -> None:
+    frames = pictures(4)
+    grey = [Picture(f.y, np.full_like(f.u, 128), np.full_like(f.v, 128), 8, f.time)
+            for f in frames[1:]]
+    made = build_colouriser("ae", "cpu").colourise(grey, frames[0], None)
+    assert chroma_psnr(frames[1:], made) > 35
 
 
 @pytest.fixture(scope="module")

@@ -126,17 +126,23 @@ def adapt(colouriser: Colouriser, shots: list[list[Picture]], steps: int, seed: 
 
 def _samples(shot: list[Picture], i: int, aligner: KeyframeAligner,
              rng: np.random.Generator) -> list[Sample]:
-    """Keyframe ``i`` of ``shot`` predicted from its neighbours (one if at an end)."""
+    """Keyframe ``i`` of ``shot`` predicted from its neighbours (one if at an end).
+
+    Only keyframes were read, so there is no chain of grey frames between them: each
+    neighbour's direct alignment stands in for its chained one too.
+    """
     target = shot[i]
     before = shot[i - 1] if i > 0 else None
     after = shot[i + 1] if i + 1 < len(shot) else None
     first = aligner.align(target, before or after)  # type: ignore[arg-type]
     second = aligner.align(target, after) if before and after else first
     weight = 0.5 if before and after else 1.0
+    weights = np.array([weight, weight, 1 - weight, 1 - weight], np.float32)
     crop = min(_CROP, target.height, target.width) // 8 * 8
     divisor = net_divisor(target.width)
-    return [crop_sample(target, (first, second), weight, random_corner(rng, target, crop), crop,
-                        divisor) for _ in range(_CROPS_PER_KEYFRAME)]
+    return [crop_sample(target, (first, first, second, second), weights,
+                        random_corner(rng, target, crop), crop, divisor)
+            for _ in range(_CROPS_PER_KEYFRAME)]
 
 
 def _training_layout(picture: Picture) -> Picture:

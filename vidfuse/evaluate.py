@@ -15,7 +15,7 @@ an evaluation tool, not a streaming one.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -99,18 +99,21 @@ def evaluate_time(clip: Clip, engines: Sequence[str], factor: int = 2,
 
 
 def evaluate_colour(clip: Clip, colourisers: Sequence[str], every: int,
-                    device: str = "cpu", adapt_steps: int = DEFAULT_ADAPT_STEPS
-                    ) -> dict[str, Score]:
+                    device: str = "cpu", adapt_steps: int = DEFAULT_ADAPT_STEPS,
+                    weights: Mapping[str, Path] | None = None) -> dict[str, Score]:
     """Colour of every ``every``-th frame kept; "truth" scores the clip's own stability.
 
     A name ending in "+adapt" (e.g. "ae+adapt") is that colouriser fine-tuned for
-    ``adapt_steps`` on the clip's keyframes first, as `--adapt` does.
+    ``adapt_steps`` on the clip's keyframes first, as `--adapt` does. A name in ``weights``
+    ("ae@untrained": the colouriser before "@") runs with those weights instead of the
+    shipped ones.
     """
     pictures = clip.pictures
     truth = [p for i, p in enumerate(pictures) if i % every]
     scores = {"truth": Score(float("inf"), 1.0, chroma_stability(pictures, pictures))}
     for name in colourisers:
-        colouriser = build_colouriser(name.removesuffix("+adapt"), device)
+        colouriser = build_colouriser(name.removesuffix("+adapt").split("@")[0], device,
+                                      (weights or {}).get(name))
         if name.endswith("+adapt"):
             from vidfuse.adapt import adapt, collect_keyframes
 

@@ -17,7 +17,8 @@ from vidfuse.keyframes import EveryNthKeyframe, KeyframeSource
 from vidfuse.picture import Picture
 from vidfuse.scene import SceneCutDetector
 
-# Frames held while waiting for the next keyframe (~90 MB at 720p 8-bit 4:2:0).
+# Frames held while waiting for the next keyframe (~90 MB at 720p 8-bit 4:2:0, plus ~58 MB of
+# the learned colouriser's chained flows while it fills them).
 MAX_GAP = 64
 # --adapt (vidfuse.adapt): keyframes read ahead from the start of the video to fine-tune on,
 # and the steps taken when the option is not given (learned colouriser only), chosen with

@@ -87,15 +87,16 @@ class Picture:
 
 
 class PerLuma(Generic[T]):
-    """Remembers ``compute(picture)`` for the last two pictures, keyed by their luma plane.
+    """Remembers ``compute(picture)`` for the last ``keep`` pictures, keyed by their luma plane.
 
     Consecutive pairs (a, b), (b, c) share a picture, so what is derived from a frame's luma
     (its flow-resolution copy, its scene-cut summary) is computed once, not twice. Copies
     made by ``with_time``, ``greyed`` or ``with_chroma_of`` share the luma array and hit too.
     """
 
-    def __init__(self, compute: Callable[[Picture], T]) -> None:
+    def __init__(self, compute: Callable[[Picture], T], keep: int = 2) -> None:
         self._compute = compute
+        self._keep = keep
         self._entries: list[tuple[np.ndarray, T]] = []
 
     def __call__(self, picture: Picture) -> T:
@@ -103,5 +104,5 @@ class PerLuma(Generic[T]):
             if plane is picture.y:
                 return value
         value = self._compute(picture)
-        self._entries = [*self._entries[-1:], (picture.y, value)]
+        self._entries = [*self._entries, (picture.y, value)][-self._keep:]
         return value

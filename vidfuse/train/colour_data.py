@@ -2,19 +2,21 @@
 
 For a keyframe gap of 8 or 32 frames, a frame inside the gap loses its colour; both keyframes
 are aligned to it exactly as the colouriser does at inference time (`KeyframeAligner`, on the
-whole frame), then the same crop is cut from everything.
+whole frame, directly and chained through the gap), then the same crop is cut from
+everything.
 """
 
 from __future__ import annotations
 
+import collections
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from vidfuse.colourisers.alignment import AlignedKeyframe, KeyframeAligner
+from vidfuse.colourisers.alignment import AlignedKeyframe, KeyframeAligner, candidate_weights
 from vidfuse.nets.interpolator import net_divisor
 from vidfuse.picture import Picture
 from vidfuse.scene import DEFAULT_SCENE_THRESHOLD, SceneCutDetector
@@ -43,10 +45,18 @@ def cut_colour_samples(frames: list[Picture], count: int, crop: int, rng: np.ran
             continue  # colour never crosses a scene cut
         made += 1
         offset = int(rng.integers(1, gap))
+        before, after = frames[start], frames[start + gap]
         grey = frames[start + offset]
-        aligned = (aligner.align(grey, frames[start]), aligner.align(grey, frames[start + gap]))
-        yield crop_sample(grey, aligned, (gap - offset) / gap, random_corner(rng, grey, crop), crop,
-                          divisor)
+        # Chains from each keyframe up to the chosen frame, as `align_gap` builds them.
+        back = _last(aligner.chained_flows(frames[start + 1:start + offset + 1], before))
+        forth = _last(aligner.chained_flows(frames[start + gap - 1:start + offset - 1:-1], after))
+        aligned = aligner.candidates(grey, before, after, back, forth)
+        yield crop_sample(grey, aligned, candidate_weights(grey, before, after),
+                          random_corner(rng, grey, crop), crop, divisor)
+
+
+def _last(flows: Iterator[np.ndarray]) -> np.ndarray:
+    return collections.deque(flows, maxlen=1)[0]
 
 
 def random_corner(rng: np.random.Generator, frame: Picture, crop: int) -> tuple[int, int]:
@@ -55,10 +65,11 @@ def random_corner(rng: np.random.Generator, frame: Picture, crop: int) -> tuple[
             int(rng.integers(0, frame.width - crop + 1)) // 2 * 2)
 
 
-def crop_sample(grey: Picture, aligned: tuple[AlignedKeyframe, AlignedKeyframe], weight: float,
+def crop_sample(grey: Picture, aligned: Sequence[AlignedKeyframe], weights: np.ndarray,
                 corner: tuple[int, int], crop: int, divisor: int) -> Sample:
-    """One training sample: the grey frame's luma and true chroma, and both keyframes as
-    aligned to it, cut to the same ``crop`` square at ``corner``. ``grey`` is 8-bit 4:2:0."""
+    """One training sample: the grey frame's luma and true chroma, and the aligned keyframe
+    candidates with their temporal ``weights``, cut to the same ``crop`` square at
+    ``corner``. ``grey`` is 8-bit 4:2:0."""
     y0, x0 = corner
 
     def luma_crop(image: np.ndarray) -> np.ndarray:
@@ -70,13 +81,14 @@ def crop_sample(grey: Picture, aligned: tuple[AlignedKeyframe, AlignedKeyframe],
     sample: Sample = {
         "luma": luma_crop(grey.y),
         "truth": np.stack([chroma_crop(grey.u), chroma_crop(grey.v)]),
-        "weight": np.array(weight, np.float32),
+        "weights": weights.astype(np.float32),
         "divisor": np.array(divisor),
+        "lumas": np.stack([_u8(chroma_crop(key.luma)) for key in aligned]),
+        "chromas": np.stack([_u8(chroma_crop(key.chroma)).transpose(2, 0, 1)
+                             for key in aligned]),
+        "confidences": np.stack([_u8(chroma_crop(np.minimum(key.confidence, 1.0)))
+                                 for key in aligned]),
     }
-    for side, key in zip("ab", aligned, strict=True):
-        sample[f"luma{side}"] = _u8(luma_crop(key.luma))
-        sample[f"chroma{side}"] = _u8(chroma_crop(key.chroma)).transpose(2, 0, 1)
-        sample[f"confidence{side}"] = _u8(luma_crop(np.minimum(key.confidence, 1.0)))
     return sample
 
 
@@ -107,15 +119,15 @@ def augment(batch: dict[str, torch.Tensor | int],
         if rng.random() < 0.5:
             for key in images:
                 batch[key] = batch[key].flip(axis)
-    if rng.random() < 0.5:  # the keyframes swap roles
-        for name in ("luma", "chroma", "confidence"):
-            batch[f"{name}a"], batch[f"{name}b"] = batch[f"{name}b"], batch[f"{name}a"]
-        batch["weight"] = 1 - batch["weight"]
+    candidates = ("lumas", "chromas", "confidences", "weights")
+    if rng.random() < 0.5:  # the keyframes swap roles (candidates: 2 before, then 2 after)
+        for key in candidates:
+            batch[key] = batch[key][:, [2, 3, 0, 1]]
     if rng.random() < 0.25:  # only one keyframe (a shot's start or end: common at cuts)
-        for name in ("luma", "chroma", "confidence"):
-            batch[f"{name}b"] = batch[f"{name}a"]
-        batch["weight"] = torch.ones_like(batch["weight"])
+        for key in candidates:
+            batch[key] = batch[key][:, [0, 1, 0, 1]]
+        batch["weights"] = torch.tensor([1.0, 1.0, 0.0, 0.0]).expand_as(batch["weights"])
     gain = float(rng.uniform(0.8, 1.2))
-    for key in ("luma", "lumaa", "lumab"):
+    for key in ("luma", "lumas"):
         batch[key] = (batch[key] * gain).clamp(0, 1)
     return batch

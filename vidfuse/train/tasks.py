@@ -43,11 +43,10 @@ def _interpolation(model: nn.Module, batch: Batch, loss_name: str, alpha: float)
 
 
 def _colour(model: nn.Module, batch: Batch, loss_name: str, alpha: float) -> Outcome:
-    """Chroma from the two aligned keyframes; luma is exact, so the loss is on chroma."""
+    """Chroma from the aligned keyframe candidates; luma is exact, so the loss is on chroma."""
     luma = batch["luma"][:, None]
-    predicted = model(luma, batch["lumaa"][:, None], batch["lumab"][:, None],
-                      batch["chromaa"], batch["chromab"], batch["confidencea"][:, None],
-                      batch["confidenceb"][:, None], batch["weight"], int(batch["divisor"]))
+    predicted = model(luma, batch["lumas"], batch["chromas"], batch["confidences"],
+                      batch["weights"], int(batch["divisor"]))
     loss = build_loss(loss_name)(luma, luma, predicted, batch["truth"], alpha)
     return loss, [(predicted.detach(), batch["truth"])]
 
