@@ -21,7 +21,7 @@ from rich.table import Table
 
 from vidfuse.engines import available
 from vidfuse.evaluate import Clip, evaluate_time
-from vidfuse.train.sources import VALIDATION_CLIPS
+from vidfuse.train.sources import TRAINING_CLIPS, VALIDATION_CLIPS
 
 
 def evaluate_clip(path: Path, frames: int, engines: list[str]) -> dict[str, tuple[float, float]]:
@@ -50,7 +50,9 @@ def main() -> None:
     started = time.perf_counter()
     for clip in args.clips:
         results[clip] = evaluate_clip(clip_path(clip), args.frames, args.engines)
-        label = clip if clip in VALIDATION_CLIPS else f"{clip} (learned engines trained on it)"
+        label = (clip if clip in VALIDATION_CLIPS
+                 else f"{clip} (learned engines trained on it)" if clip in TRAINING_CLIPS
+                 else f"{clip} (neither trained nor validated on)")
         table.add_row(label, *(f"{results[clip][m][0]:.2f} / {results[clip][m][1]:.4f}"
                                for m in methods))
     validation = [c for c in args.clips if c in VALIDATION_CLIPS]
