@@ -333,7 +333,7 @@ def batch_command(
              "them.")] = 1,
     cluster: Annotated[str | None, typer.Option(
         help="Run on a Ray cluster instead: ray://HOST:PORT, or auto (RAY_ADDRESS or a local "
-             "cluster). Needs pip install 'vidfuse[ray]'.", show_default=False)] = None,
+             "cluster). Needs pip install 'vidfuse\\[ray]'.", show_default=False)] = None,
     report: Annotated[Path | None, typer.Option(
         help="Write every file's result here as JSON.", show_default=False)] = None,
     factor: Factor = 2,
@@ -358,8 +358,9 @@ def batch_command(
 ) -> None:
     """Upscale every video in a folder with the same options.
 
-    Finished outputs are skipped on a re-run (interrupted ones are redone); a file that
-    fails is reported and the rest go on. Exit code 0 only if every file succeeded.
+    Finished outputs are skipped on a re-run (interrupted ones are redone);
+    a file that fails is reported and the rest go on. Exit code 0 only if
+    every file succeeded.
 
     Examples:
 
@@ -648,7 +649,7 @@ def weights_register(
 @app.command("train", add_help_option=False,
              context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def train_command(ctx: typer.Context) -> None:
-    """Train the learned engines: `vidfuse train --help` lists build-interp, interp, export.
+    """Train the learned models: build-interp, interp, build-colour, colour, export.
 
     The same entry point runs under torchrun for multi-process training:
     torchrun --nproc-per-node 2 -m vidfuse.train interp --bank train.npz --out runs/a
