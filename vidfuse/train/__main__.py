@@ -5,7 +5,8 @@
     torchrun --nproc-per-node 2 -m vidfuse.train interp --bank train.npz --out runs/a
     python -m vidfuse.train build-colour --data DATA --bank colour.npz
     python -m vidfuse.train colour --bank colour.npz --out runs/c
-    python -m vidfuse.train export --task interp --checkpoint runs/a/checkpoint.pt --out a.st
+    python -m vidfuse.train export --task interp --checkpoint runs/a/checkpoint.pt \\
+        --out models/interp-convlstm.safetensors
 """
 
 from __future__ import annotations
