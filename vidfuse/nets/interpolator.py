@@ -1,8 +1,9 @@
 """The learned interpolator: classical flow, refined by a small recurrent network.
 
 Motion comes from DIS optical flow (computed outside, on luma). At a reduced "net" resolution
-(about 320 pixels across) a U-Net with a ConvLSTM at its bottleneck looks at both frames, the
-flows and the classical occlusion-aware blend, and predicts a correction of the two
+(trained at about 320 pixels across, run at about 160: see engines.convlstm) a U-Net with a
+ConvLSTM at its bottleneck looks at both frames, the flows and the classical occlusion-aware
+blend, and predicts a correction of the two
 intermediate flows, a correction of the blending mask and a low-frequency luma residual. The
 ConvLSTM carries what it learned about the motion from pair to pair. The synthesis then warps
 the full-resolution frames with the corrected flows, so every output pixel is a moved input
@@ -30,10 +31,11 @@ _FLOW_NORM = 8.0  # flows enter the network in units of 8 net pixels
 _WEIGHT_FLOOR = 1e-3
 
 
-def net_divisor(width: int) -> int:
-    """Power-of-two downscale that brings ``width`` to roughly NET_WIDTH (never below 240)."""
+def net_divisor(width: int, net_width: int = NET_WIDTH) -> int:
+    """Power-of-two downscale that brings ``width`` to roughly ``net_width`` (never below
+    3/4 of it)."""
     divisor = 1
-    while width / (2 * divisor) >= 0.75 * NET_WIDTH:
+    while width / (2 * divisor) >= 0.75 * net_width:
         divisor *= 2
     return divisor
 
