@@ -12,7 +12,7 @@ from clips import moving_frames
 from safetensors.torch import save_file
 
 from vidfuse.colourisers import build_colouriser
-from vidfuse.colourisers.alignment import KeyframeAligner, candidate_weights
+from vidfuse.colourisers.alignment import KeyframeAligner, candidate_weights, temporal_weight
 from vidfuse.colourisers.learned import AutoencoderColouriser
 from vidfuse.metrics import psnr
 from vidfuse.nets.colouriser import KeyframeColourNet
@@ -65,7 +65,7 @@ def test_untrained_autoencoder_blends_its_candidates_by_confidence(tmp_path: Pat
     learned = AutoencoderColouriser("cpu", weights).colourise(grey, before, after)
     gap = KeyframeAligner().align_gap(grey, before, after)
     for frame, made, candidates in zip(grey, learned, gap, strict=True):
-        weights = candidate_weights(frame, before, after)
+        weights = candidate_weights(temporal_weight(frame, before, after))
         trust = [w * c.confidence + 1e-4 for c, w in zip(candidates, weights, strict=True)]
         blend = sum(c.chroma * t[..., None] for c, t in zip(candidates, trust, strict=True))
         expected = np.round(blend[..., 0] / sum(trust) * 255)
@@ -75,10 +75,11 @@ def test_untrained_autoencoder_blends_its_candidates_by_confidence(tmp_path: Pat
 
 def test_learned_colouriser_with_one_keyframe(tmp_path: Path) -> None:
     frames = pictures(4)
-    grey = [Picture(f.y, np.full_like(f.u, 128), np.full_like(f.v, 128), 8, f.time)
-            for f in frames[1:]]
-    made = build_colouriser("ae", "cpu").colourise(grey, frames[0], None)
-    assert chroma_psnr(frames[1:], made) > 35
+    grey = [f.greyed() for f in frames]
+    colouriser = build_colouriser("ae", "cpu")
+    assert chroma_psnr(frames[1:], colouriser.colourise(grey[1:], frames[0], None)) > 35
+    # Only a later keyframe (a shot that starts between keyframes).
+    assert chroma_psnr(frames[:3], colouriser.colourise(grey[:3], None, frames[3])) > 35
 
 
 @pytest.fixture(scope="module")

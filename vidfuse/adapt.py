@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from vidfuse.colourisers import Colouriser
-from vidfuse.colourisers.alignment import KeyframeAligner
+from vidfuse.colourisers.alignment import KeyframeAligner, candidate_weights
 from vidfuse.colourisers.learned import AutoencoderColouriser
 from vidfuse.errors import UsageError
 from vidfuse.fusion import ADAPT_FRAMES, ADAPT_KEYFRAMES
@@ -136,8 +136,7 @@ def _samples(shot: list[Picture], i: int, aligner: KeyframeAligner,
     after = shot[i + 1] if i + 1 < len(shot) else None
     first = aligner.align(target, before or after)  # type: ignore[arg-type]
     second = aligner.align(target, after) if before and after else first
-    weight = 0.5 if before and after else 1.0
-    weights = np.array([weight, weight, 1 - weight, 1 - weight], np.float32)
+    weights = candidate_weights(0.5 if before and after else 1.0)
     crop = min(_CROP, target.height, target.width) // 8 * 8
     divisor = net_divisor(target.width)
     return [crop_sample(target, (first, first, second, second), weights,

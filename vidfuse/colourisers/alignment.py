@@ -11,6 +11,7 @@ four; the classical `flow` colouriser, the baseline, uses the direct pair only.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -90,7 +91,7 @@ class KeyframeAligner:
             flows = self.chained_flows(grey[::-1], after)
             towards_after = [f.astype(np.float16) for f in flows][::-1]
         towards_before = (self.chained_flows(grey, before) if before is not None
-                          else iter(towards_after))
+                          else itertools.repeat(None, len(grey)))
         for frame, back, forth in zip(grey, towards_before, towards_after, strict=True):
             yield self.candidates(frame, before, after, back, forth)
 
@@ -111,11 +112,11 @@ def _chroma_sized_luma(picture: Picture) -> np.ndarray:
                                                                  interpolation=cv2.INTER_AREA)
 
 
-def candidate_weights(frame: Picture, before: Picture | None,
-                      after: Picture | None) -> np.ndarray:
-    """Temporal weight of each `align_gap` candidate: by distance to its keyframe."""
-    weight = temporal_weight(frame, before, after)
-    return np.array([weight, weight, 1 - weight, 1 - weight], np.float32)
+def candidate_weights(weight_before: float) -> np.ndarray:
+    """Temporal weight of each `align_gap` candidate from the earlier keyframe's weight
+    (`temporal_weight`): both of a keyframe's candidates get its weight."""
+    return np.array([weight_before, weight_before, 1 - weight_before, 1 - weight_before],
+                    np.float32)
 
 
 def temporal_weight(frame: Picture, before: Picture | None, after: Picture | None) -> float:

@@ -13,6 +13,7 @@ from vidfuse.colourisers.alignment import (
     AlignedKeyframe,
     KeyframeAligner,
     candidate_weights,
+    temporal_weight,
     with_chroma,
 )
 from vidfuse.nets.interpolator import net_divisor
@@ -46,8 +47,8 @@ class AutoencoderColouriser:
         for frame, candidates in zip(grey, self._aligner.align_gap(grey, before, after),
                                      strict=True):
             luma = frame.y.astype(np.float32) * np.float32(1.0 / frame.max_value)
-            inputs = candidate_tensors(candidates, candidate_weights(frame, before, after),
-                                       self.device)
+            weights = candidate_weights(temporal_weight(frame, before, after))
+            inputs = candidate_tensors(candidates, weights, self.device)
             # Half precision on GPUs; the CPU path stays float32 (same weights either way).
             with torch.inference_mode(), torch.autocast("cuda", torch.float16, enabled=on_gpu):
                 chroma = self._model(image_tensor(luma, self.device), *inputs,

@@ -5,10 +5,10 @@ aligned to it directly and along a chain of neighbour flows (`colourisers.alignm
 with its warped colour and luma and a confidence (how well the warped luma matches). The
 classical answer blends the candidates by confidence and distance in time; the network, at
 about 320 pixels across, corrects that blend. Every output chroma sample is a mix of the
-aligned candidates, never colour invented by the network: an
-earlier version also added a learned chroma residual, which painted its training clips'
-palettes where alignment failed and cost up to 1.2 dB on a validation clip (bikes, keyframe
-every 32). Chroma is produced at its own resolution; the grey frame's luma is never touched.
+aligned candidates, never colour invented by the network: an earlier version also added a
+learned chroma residual, which painted its training clips' palettes where alignment failed
+and cost up to 1.2 dB on a validation clip (bikes, keyframe every 32). Chroma is produced at
+its own resolution; the grey frame's luma is never touched.
 """
 
 from __future__ import annotations

@@ -16,7 +16,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from vidfuse.colourisers.alignment import AlignedKeyframe, KeyframeAligner, candidate_weights
+from vidfuse.colourisers.alignment import (
+    AlignedKeyframe,
+    KeyframeAligner,
+    candidate_weights,
+    temporal_weight,
+)
 from vidfuse.nets.interpolator import net_divisor
 from vidfuse.picture import Picture
 from vidfuse.scene import DEFAULT_SCENE_THRESHOLD, SceneCutDetector
@@ -51,7 +56,7 @@ def cut_colour_samples(frames: list[Picture], count: int, crop: int, rng: np.ran
         back = _last(aligner.chained_flows(frames[start + 1:start + offset + 1], before))
         forth = _last(aligner.chained_flows(frames[start + gap - 1:start + offset - 1:-1], after))
         aligned = aligner.candidates(grey, before, after, back, forth)
-        yield crop_sample(grey, aligned, candidate_weights(grey, before, after),
+        yield crop_sample(grey, aligned, candidate_weights(temporal_weight(grey, before, after)),
                           random_corner(rng, grey, crop), crop, divisor)
 
 
