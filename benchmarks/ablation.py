@@ -44,8 +44,8 @@ def main() -> None:
                               val_every=args.steps, checkpoint_every=args.steps))
             last = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()
                     if "val_psnr" in line][-1]
-            table.add_row(loss, f"{last['val_psnr']:.2f}", f"{last['val_psnr_classical']:.2f}",
-                          f"{last['val_psnr'] - last['val_psnr_classical']:+.2f}")
+            table.add_row(loss, f"{last['val_psnr']:.2f}", f"{last['val_psnr_untrained']:.2f}",
+                          f"{last['val_psnr'] - last['val_psnr_untrained']:+.2f}")
     Console(width=120).print(table)
 
 

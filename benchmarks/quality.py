@@ -5,12 +5,15 @@
 Prints PSNR (RGB) and SSIM of the rebuilt odd frames for each engine next to frame repetition
 and FFmpeg's minterpolate (mci), all measured in this run on the same frames. Engines run as
 `vidfuse upscale` runs them, with scene-cut detection at its default threshold.
+`convlstm@untrained` is the learned engine with its network's zero output layer: what the
+classical parts of that engine score without the trained network.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import tempfile
 import time
 from pathlib import Path
 
@@ -18,14 +21,20 @@ import numpy as np
 from datasets import CLIPS, clip_path
 from rich.console import Console
 from rich.table import Table
+from safetensors.torch import save_file
 
 from vidfuse.engines import available
 from vidfuse.evaluate import Clip, evaluate_time
+from vidfuse.nets.interpolator import RecurrentFlowRefiner
 from vidfuse.train.sources import TRAINING_CLIPS, VALIDATION_CLIPS
 
+UNTRAINED = "convlstm@untrained"
 
-def evaluate_clip(path: Path, frames: int, engines: list[str]) -> dict[str, tuple[float, float]]:
-    scores = evaluate_time(Clip.load(path, frames | 1), engines)
+
+def evaluate_clip(path: Path, frames: int, engines: list[str],
+                  untrained: Path) -> dict[str, tuple[float, float]]:
+    scores = evaluate_time(Clip.load(path, frames | 1), engines,
+                           weights={UNTRAINED: untrained})
     return {name: (score.psnr, score.ssim) for name, score in scores.items()}
 
 
@@ -34,7 +43,9 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--frames", type=int, default=60, help="frames read per clip")
     parser.add_argument("--clips", nargs="+", default=list(CLIPS), choices=list(CLIPS))
-    parser.add_argument("--engines", nargs="+", default=list(available()))
+    parser.add_argument("--engines", nargs="+", default=[*available(), UNTRAINED],
+                        help=f"names; '{UNTRAINED}' is the learned engine with its network "
+                             "before training (zero output layer)")
     parser.add_argument("--json", type=Path, help="also write the scores here")
     parser.add_argument("--card", type=Path,
                         help="model card (JSON) to record the learned engine's scores in")
@@ -48,8 +59,11 @@ def main() -> None:
         table.add_column(method, justify="right")
     results: dict[str, dict[str, tuple[float, float]]] = {}
     started = time.perf_counter()
+    scratch = tempfile.TemporaryDirectory()  # removed when the script ends
+    untrained = Path(scratch.name) / "untrained.safetensors"
+    save_file(RecurrentFlowRefiner().state_dict(), str(untrained))
     for clip in args.clips:
-        results[clip] = evaluate_clip(clip_path(clip), args.frames, args.engines)
+        results[clip] = evaluate_clip(clip_path(clip), args.frames, args.engines, untrained)
         label = (clip if clip in VALIDATION_CLIPS
                  else f"{clip} (learned engines trained on it)" if clip in TRAINING_CLIPS
                  else f"{clip} (neither trained nor validated on)")

@@ -49,7 +49,8 @@ class RepeatInterpolator:
     def __init__(self, device: str) -> None:
         del device
 
-    def interpolate(self, a: Picture, b: Picture, ts: Sequence[float]) -> list[Picture]:
+    def interpolate(self, a: Picture, b: Picture, ts: Sequence[float],
+                    after: Picture | None = None) -> list[Picture]:
         return [a] * len(ts)
 
     def reset(self) -> None:

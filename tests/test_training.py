@@ -8,12 +8,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import av
+import cv2
 import numpy as np
 import pytest
 import torch
-from clips import moving_frames
+from clips import moving_frames, texture
 
 from vidfuse.engines.convlstm import RecurrentInterpolator
+from vidfuse.engines.flow import FlowInterpolator
 from vidfuse.errors import UsageError
 from vidfuse.metrics import psnr
 from vidfuse.motion import FlowEstimator
@@ -28,11 +31,14 @@ from vidfuse.weights import export_checkpoint, load_network
 
 
 def pictures(count: int, height: int, width: int, step: tuple[int, int] = (3, 1)) -> list[Picture]:
-    import av
+    return as_pictures(moving_frames(count, height, width, step=step))
 
+
+def as_pictures(frames: list[np.ndarray]) -> list[Picture]:
+    """RGB frames at 25 fps as the training format's pictures."""
     return [frame_to_picture(av.VideoFrame.from_ndarray(rgb, format="rgb24"), TRAINING_FORMAT,
                              _colour(), i * 0.04)
-            for i, rgb in enumerate(moving_frames(count, height, width, step=step))]
+            for i, rgb in enumerate(frames)]
 
 
 def _colour():
@@ -50,11 +56,18 @@ def bank(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def test_untrained_network_already_interpolates_translation() -> None:
+def test_untrained_network_is_the_classical_flow_engine() -> None:
+    """Its zero output layer must start training from exactly what `flow` makes."""
     frames = pictures(3, 96, 128, step=(4, 2))
-    engine = RecurrentInterpolator("cpu", weights=_fresh_weights())
-    made = engine.interpolate(frames[0], frames[2], [0.5])[0]
-    assert psnr(frames[1].y[8:-8, 8:-8], made.y[8:-8, 8:-8]) > 35
+    ts = [0.25, 0.5]
+    learned = RecurrentInterpolator("cpu", weights=_fresh_weights()).interpolate(
+        frames[0], frames[2], ts)
+    classical = FlowInterpolator("cpu").interpolate(frames[0], frames[2], ts)
+    assert psnr(frames[1].y[8:-8, 8:-8], learned[1].y[8:-8, 8:-8]) > 35
+    for made, reference in zip(learned, classical, strict=True):
+        for plane in ("y", "u", "v"):
+            difference = np.abs(getattr(made, plane).astype(int) - getattr(reference, plane))
+            assert difference.max() <= 1
 
 
 def _fresh_weights(scale: float = 0.0, seed: int = 0) -> Path:
@@ -84,13 +97,15 @@ def test_fast_cpu_renderer_matches_the_training_renderer(bank: Path) -> None:
 
     luma = (batch["luma"][0].numpy() * 255).round().astype(np.uint8)
     chroma = (batch["chroma"][0].numpy() * 255).round().astype(np.uint8)
-    a = Picture(luma[0], chroma[0, 0], chroma[0, 1], 8, 0.0)
-    b = Picture(luma[2], chroma[2, 0], chroma[2, 1], 8, 0.0)
+    a, b, after = (Picture(luma[i], chroma[i, 0], chroma[i, 1], 8, 0.0) for i in (0, 2, 4))
     engine = RecurrentInterpolator("cpu", weights=weights)
-    flows = batch["flows"][0, 0].numpy()
-    engine._flows.bidirectional = lambda *_: (flows[0].transpose(1, 2, 0),  # type: ignore
-                                              flows[1].transpose(1, 2, 0))
-    made = engine.interpolate(a, b, [float(batch["ts"][0, 0])])[0]
+    flows = batch["flows"][0].numpy().transpose(0, 1, 3, 4, 2)  # gap, direction, h, w, xy
+    known = [(a, b, flows[0, 0]), (b, a, flows[0, 1]), (b, after, flows[1, 0])]
+    engine._flows.flow = lambda x, y: next(  # type: ignore[method-assign]
+        flow for i, j, flow in known if i is x and j is y)
+    # The first gap of a training sequence: acceleration known at b (from the next gap), not
+    # at a, as for the engine at the start of a shot.
+    made = engine.interpolate(a, b, [float(batch["ts"][0, 0])], after)[0]
     assert net_divisor(64) == 1
     assert psnr(trained_path * 255, made.y.astype(np.float32)) > 38
 
@@ -148,3 +163,21 @@ def test_two_process_ddp_training_keeps_ranks_identical(bank: Path, tmp_path: Pa
     last = json.loads((out / "log.jsonl").read_text().splitlines()[-1])
     checksums = last["rank_checksums"]
     assert len(checksums) == 2 and checksums[0] == checksums[1]
+
+
+def test_shipped_network_follows_accelerating_motion() -> None:
+    """A pan speeding up (position 0.5·i² pixels at frame i): the straight line between
+    frames 2 and 4 misses frame 3 by half a pixel; the acceleration seen from frame 0 and
+    frame 6 brings the learned engine closer than without them."""
+    base = cv2.GaussianBlur(texture(96, 160, seed=3), (0, 0), 1.0)
+    frames = [cv2.warpAffine(base, np.float32([[1, 0, 0.5 * i * i], [0, 1, 0]]), (128, 64),
+                             flags=cv2.INTER_CUBIC) for i in range(7)]
+    pictures = as_pictures(frames)
+    engine = RecurrentInterpolator("cpu")
+    alone = engine.interpolate(pictures[2], pictures[4], [0.5])[0]
+    engine.reset()
+    engine.interpolate(pictures[0], pictures[2], [0.5], pictures[4])
+    informed = engine.interpolate(pictures[2], pictures[4], [0.5], pictures[6])[0]
+    inner = (slice(8, -8), slice(24, -24))
+    truth = pictures[3].y[inner]
+    assert psnr(truth, informed.y[inner]) > psnr(truth, alone.y[inner]) + 1.0

@@ -71,9 +71,13 @@ class Clip:
                      float(np.mean([ssim(t, m) for t, m in pairs])), stability)
 
 
-def evaluate_time(clip: Clip, engines: Sequence[str], factor: int = 2,
-                  device: str = "cpu") -> dict[str, Score]:
-    """Every ``factor``-th frame kept, the rest rebuilt; scene cuts repeat as `upscale` does."""
+def evaluate_time(clip: Clip, engines: Sequence[str], factor: int = 2, device: str = "cpu",
+                  weights: Mapping[str, Path] | None = None) -> dict[str, Score]:
+    """Every ``factor``-th frame kept, the rest rebuilt; scene cuts repeat as `upscale` does.
+
+    A name in ``weights`` ("convlstm@untrained": the engine before "@") runs with those
+    weights instead of the shipped ones.
+    """
     kept = clip.pictures[::factor]
     count = (len(kept) - 1) * factor  # frames that have a later kept frame
     truth = [p for i, p in enumerate(clip.pictures[:count]) if i % factor]
@@ -83,12 +87,16 @@ def evaluate_time(clip: Clip, engines: Sequence[str], factor: int = 2,
     made: dict[str, list[Picture]] = {
         "repeat": [a for a in kept[:-1] for _ in ts]}
     for name in engines:
-        engine = build_engine(name, device)
+        engine = build_engine(name.split("@")[0], device, (weights or {}).get(name))
         made[name] = []
-        for (a, b), cut in zip(itertools.pairwise(kept), cut_after, strict=True):
+        for i, ((a, b), cut) in enumerate(zip(itertools.pairwise(kept), cut_after,
+                                              strict=True)):
             if cut:
                 engine.reset()
-            made[name] += [a] * len(ts) if cut else engine.interpolate(a, b, ts)
+                made[name] += [a] * len(ts)
+                continue
+            after = kept[i + 2] if i + 2 < len(kept) and not cut_after[i + 1] else None
+            made[name] += engine.interpolate(a, b, ts, after)
     info = clip.info
     rate = info.frame_rate / factor
     # The filter stops short of the last input frame: a repeated one makes it finish the gap.

@@ -29,6 +29,21 @@ def intermediate_flows(forward: Field, backward: Field, t: float) -> tuple[Field
     return to_a, to_b
 
 
+def acceleration(ahead: Field, behind: Field) -> Field:
+    """Per-pixel acceleration at a frame, from its flows to the next and previous frames.
+
+    For x(s) = x0 + v s + acc s²/2 sampled at s = -1, 0, 1, the two flows are v + acc/2
+    and -v + acc/2: their sum is acc (Xu et al., Quadratic Video Interpolation, 2019).
+    """
+    return ahead + behind
+
+
+def acceleration_shift(accel: Field, t: float | Field) -> Field:
+    """What acceleration adds to the flow from instant t back to the frame it was measured at
+    (t counted from frame a to frame b; the same formula holds for frame b by symmetry)."""
+    return accel * (t * (1 - t) / 2)
+
+
 class FlowEstimator:
     """Bidirectional DIS flow between two pictures, on reduced-resolution luma.
 

@@ -1,4 +1,4 @@
-"""The frame-rate conversion loop: input pictures in, output pictures out, two frames in memory."""
+"""The frame-rate conversion loop: input pictures in, output pictures out, three frames held."""
 
 from __future__ import annotations
 
@@ -27,37 +27,44 @@ def convert_frame_rate(pictures: Iterable[Picture], engine: Interpolator, schedu
     """Yield the output pictures in order; input frames pass through untouched.
 
     Across a detected scene cut the earlier frame is repeated instead of interpolated, and the
-    engine's temporal state is reset.
+    engine's temporal state is reset. A gap is filled once the frame after it has arrived
+    (the engine may look ahead to it), so three input frames are held at a time.
     """
     previous: Picture | None = None
+    waiting: tuple[Picture, Picture, bool] | None = None  # a gap and whether it is a cut
     last_gap = 0.0
     for picture in pictures:
         counts.frames_in += 1
         if previous is not None:
             last_gap = picture.time - previous.time
-            yield from _fill_gap(previous, picture, engine, schedule, cuts, counts)
+            cut = cuts.is_cut(previous, picture)
+            if waiting is not None:
+                yield from _fill_gap(*waiting, None if cut else picture, engine, schedule,
+                                     counts)
+            waiting = (previous, picture, cut)
         previous = picture
-    if previous is None or counts.frames_in < 2:
+    if waiting is None or previous is None:
         raise InputError(
             f"the input has {counts.frames_in} frame(s); at least 2 are needed to interpolate"
         )
+    yield from _fill_gap(*waiting, None, engine, schedule, counts)
     for slot in schedule.tail(previous.time, last_gap):
         counts.frames_out += 1
         yield previous.with_time(slot.time)
 
 
-def _fill_gap(a: Picture, b: Picture, engine: Interpolator, schedule: Schedule,
-              cuts: SceneCutDetector, counts: StreamCounts) -> Iterator[Picture]:
+def _fill_gap(a: Picture, b: Picture, cut: bool, after: Picture | None, engine: Interpolator,
+              schedule: Schedule, counts: StreamCounts) -> Iterator[Picture]:
     slots = schedule.between(a.time, b.time)
     if not slots:
         return
-    if cuts.is_cut(a, b):
+    if cut:
         counts.scene_cuts += 1
         engine.reset()
         new = [a] * len(slots)
     else:
         wanted = [slot.t for slot in slots if slot.t > 0]
-        made = iter(engine.interpolate(a, b, wanted))
+        made = iter(engine.interpolate(a, b, wanted, after))
         counts.interpolated += len(wanted)
         new = [a if slot.t == 0 else next(made) for slot in slots]
     for picture, slot in zip(new, slots, strict=True):

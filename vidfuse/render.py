@@ -73,11 +73,12 @@ class WarpRenderer:
         return sampling
 
     def render(self, a: Picture, b: Picture, flow_ta: np.ndarray, flow_tb: np.ndarray,
-               share_a: np.ndarray, residual: np.ndarray | None = None) -> Picture:
+               share_a: np.ndarray | float, residual: np.ndarray | None = None) -> Picture:
         """The picture at the instant whose flows back to ``a`` and ``b`` are given.
 
-        ``share_a`` is the weight of ``a`` in [0, 1]; ``residual`` an optional luma correction
-        in [0, 1] units. All three are resized to each plane as needed.
+        ``share_a`` is the weight of ``a`` in [0, 1], per pixel or one number; ``residual``
+        an optional luma correction in [0, 1] units. Flows and per-pixel arrays are resized
+        to each plane as needed.
         """
         y = self._warp_and_mix(a.y, b.y, flow_ta, flow_tb, share_a, residual)
         uv = self._warp_and_mix(cv2.merge([a.u, a.v]), cv2.merge([b.u, b.v]), flow_ta, flow_tb,
@@ -86,16 +87,20 @@ class WarpRenderer:
         return Picture(y, u, v, a.bits, a.time)
 
     def _warp_and_mix(self, plane_a: np.ndarray, plane_b: np.ndarray, flow_ta: np.ndarray,
-                      flow_tb: np.ndarray, share_a: np.ndarray,
+                      flow_tb: np.ndarray, share_a: np.ndarray | float,
                       residual: np.ndarray | None) -> np.ndarray:
         height, width = plane_a.shape[:2]
         warped_a = self.warp(plane_a, flow_ta)
         warped_b = self.warp(plane_b, flow_tb)
-        share = cv2.resize(share_a, (width, height), interpolation=cv2.INTER_LINEAR)
         peak = np.iinfo(plane_a.dtype).max
+        uniform = isinstance(share_a, float)
+        share = share_a if uniform else cv2.resize(share_a, (width, height),
+                                                   interpolation=cv2.INTER_LINEAR)
         if plane_a.dtype == np.uint8 and residual is None:
+            if uniform:
+                return cv2.addWeighted(warped_a, share, warped_b, 1.0 - share, 0.0)
             return cv2.blendLinear(warped_a, warped_b, share, 1.0 - share)
-        if warped_a.ndim == 3:
+        if warped_a.ndim == 3 and not uniform:
             share = share[..., None]
         mixed = warped_b + share * (warped_a.astype(np.float32) - warped_b)
         if residual is not None:

@@ -20,11 +20,13 @@ class Interpolator(Protocol):
     name: str
     device: str
 
-    def interpolate(self, a: Picture, b: Picture, ts: Sequence[float]) -> list[Picture]:
+    def interpolate(self, a: Picture, b: Picture, ts: Sequence[float],
+                    after: Picture | None = None) -> list[Picture]:
         """Pictures at fractions ``ts`` (each in (0, 1)) of the way from ``a`` to ``b``.
 
-        Called for consecutive pairs in order; the returned pictures' ``time`` is set by the
-        caller.
+        Called for consecutive pairs in order; ``after`` is the frame that follows ``b`` in
+        the same shot, when there is one (what an engine that models acceleration looks
+        ahead to). The returned pictures' ``time`` is set by the caller.
         """
         ...
 

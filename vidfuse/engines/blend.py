@@ -16,7 +16,8 @@ class BlendInterpolator:
         # Cheap enough that moving pixels to a GPU would cost more than the arithmetic.
         self.device = "cpu"
 
-    def interpolate(self, a: Picture, b: Picture, ts: Sequence[float]) -> list[Picture]:
+    def interpolate(self, a: Picture, b: Picture, ts: Sequence[float],
+                    after: Picture | None = None) -> list[Picture]:
         pa, pb = a.planes_float(), b.planes_float()
         return [
             Picture.from_float(*(pa_i + (pb_i - pa_i) * t for pa_i, pb_i in zip(pa, pb,

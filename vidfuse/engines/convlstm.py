@@ -1,15 +1,20 @@
 """The learned engine: DIS flow refined by the trained recurrent network (`vidfuse.nets`).
 
-Per pair: classical flow on luma, then the network digests the pair at about 160 pixels
-across and updates its ConvLSTM memory. Per instant: the network corrects the intermediate
-flows, the blending mask and low-frequency luma; `vidfuse.render` warps the full-resolution
-planes with the corrected flows. The memory is cleared at scene cuts.
+Per pair: classical flow on luma, between the two frames and on to the frame after (looked
+ahead to; its flow is reused as the next pair's forward flow, so a pair still costs two DIS
+runs), plus the flow back to the frame before from the previous pair. From these, each
+frame's acceleration. The network digests the pair at about 160 pixels across and updates its
+ConvLSTM memory. Per instant: it weighs the acceleration shifts and corrects the
+intermediate flows, the blending mask and low-frequency luma; `vidfuse.render` warps the
+full-resolution planes with the corrected flows. Memory and motion history are cleared at
+scene cuts.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -17,7 +22,13 @@ import numpy as np
 import torch
 
 from vidfuse.engines import register
-from vidfuse.motion import FlowEstimator, intermediate_flows, resize_flow
+from vidfuse.motion import (
+    FlowEstimator,
+    acceleration,
+    acceleration_shift,
+    intermediate_flows,
+    resize_flow,
+)
 from vidfuse.nets.convlstm import State
 from vidfuse.nets.interpolator import net_divisor
 from vidfuse.nets.tensors import image_array, image_tensor
@@ -28,8 +39,19 @@ from vidfuse.weights import NETWORKS, load_network
 # The network was trained at about 320 pixels across (NET_WIDTH) but runs at about 160: its
 # corrections are smooth, and at 720p this halves the engine's time (49.5 -> 23.5 ms a
 # pair) with scores level on the training clips (vtest +0.05, Megamind -0.01 dB) and higher
-# on the validation clips (benchmarks/quality.py; README).
+# on the validation clips (benchmarks/quality.py; README). Re-checked with the
+# acceleration-aware network: at 320 it scored lower still (vtest -0.15, bikes -0.33 dB).
 INFERENCE_NET_WIDTH = 160
+
+
+@dataclass
+class _Motion:
+    """Flows measured for the last pair, kept for the next one."""
+
+    end: Picture  # the pair's second frame: the next pair's first
+    backward: np.ndarray  # flow from ``end`` back to the pair's first frame
+    # The frame looked ahead to (the next pair's second) and the flow from ``end`` to it.
+    ahead: tuple[Picture, np.ndarray] | None
 
 
 @register("convlstm", "learned: DIS flow refined by a trained ConvLSTM U-Net (weights "
@@ -45,17 +67,20 @@ class RecurrentInterpolator:
         self._flows = FlowEstimator()
         self._renderer = WarpRenderer()
         self._state: State | None = None
+        self._motion: _Motion | None = None
 
     def reset(self) -> None:
         self._state = None
+        self._motion = None
 
-    def interpolate(self, a: Picture, b: Picture, ts: Sequence[float]) -> list[Picture]:
-        forward, backward = self._flows.bidirectional(a, b)
+    def interpolate(self, a: Picture, b: Picture, ts: Sequence[float],
+                    after: Picture | None = None) -> list[Picture]:
+        forward, backward, accel_a, accel_b = self._measure(a, b, after)
         divisor = net_divisor(a.width, INFERENCE_NET_WIDTH)
         size = (math.ceil(a.width / divisor), math.ceil(a.height / divisor))
         tensors = [image_tensor(array, self.device) for array in (
             _small_luma(a, size), _small_luma(b, size),
-            resize_flow(forward, *size), resize_flow(backward, *size))]
+            *(resize_flow(flow, *size) for flow in (forward, backward, accel_a, accel_b)))]
         results = []
         # Half precision on GPUs; the CPU path stays float32 (same weights either way).
         on_gpu = self.device.startswith("cuda")
@@ -64,13 +89,40 @@ class RecurrentInterpolator:
             for t in ts:
                 refinement = self._model.refine(context, t)
                 flow_ta, flow_tb = intermediate_flows(forward, backward, t)
-                height, width = flow_ta.shape[:2]
-                flow_ta = flow_ta + resize_flow(image_array(refinement.delta_a), width, height)
-                flow_tb = flow_tb + resize_flow(image_array(refinement.delta_b), width, height)
+                flow_ta = flow_ta + _corrections(refinement.delta_a, refinement.gate_a,
+                                                 acceleration_shift(accel_a, t))
+                flow_tb = flow_tb + _corrections(refinement.delta_b, refinement.gate_b,
+                                                 acceleration_shift(accel_b, t))
                 results.append(self._renderer.render(
                     a, b, flow_ta, flow_tb, image_array(refinement.mask)[..., 0],
                     image_array(refinement.residual)[..., 0]))
         return results
+
+    def _measure(self, a: Picture, b: Picture, after: Picture | None
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Flows a->b and b->a and the accelerations at a and b (zero where the frame before
+        a or after b is unknown), at flow resolution."""
+        known = self._motion if self._motion is not None and self._motion.end.y is a.y else None
+        if known is not None and known.ahead is not None and known.ahead[0].y is b.y:
+            forward = known.ahead[1]
+        else:
+            forward = self._flows.flow(a, b)
+        backward = self._flows.flow(b, a)
+        ahead = self._flows.flow(b, after) if after is not None else None
+        self._motion = _Motion(b, backward, (after, ahead) if after is not None else None)
+        still = np.zeros_like(forward)
+        accel_a = acceleration(forward, known.backward) if known is not None else still
+        accel_b = acceleration(backward, ahead) if ahead is not None else still
+        return forward, backward, accel_a, accel_b
+
+
+def _corrections(delta: torch.Tensor, gate: torch.Tensor, shift: np.ndarray) -> np.ndarray:
+    """The network's flow correction plus its share of the acceleration shift, at the
+    shift's (flow) resolution."""
+    height, width = shift.shape[:2]
+    share = cv2.resize(image_array(gate)[..., 0], (width, height),
+                       interpolation=cv2.INTER_LINEAR)
+    return resize_flow(image_array(delta), width, height) + share[..., None] * shift
 
 
 def _small_luma(picture: Picture, size: tuple[int, int]) -> np.ndarray:

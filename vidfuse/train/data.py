@@ -55,10 +55,16 @@ def decode_clip(path: Path, limit: int | None = None) -> list[Picture]:
 def panned_photo(photo: np.ndarray, width: int, height: int, count: int,
                  rng: np.random.Generator) -> list[Picture]:
     """A virtual camera panning and zooming over a photo, with two patches of another part of
-    it sliding independently on top (so the network meets occlusions with known truth)."""
+    it sliding independently on top (so the network meets occlusions with known truth).
+
+    Camera and patches accelerate (up to 1 pixel per frame², in random directions): real
+    motion speeds up, slows down and curves, and the interpolator learns how far to trust
+    the acceleration it measures from a frame's neighbours.
+    """
     ph, pw = photo.shape[:2]
     zoom0 = max(width / pw, height / ph) * rng.uniform(1.1, 1.6)
     velocity = rng.uniform(-10, 10, 2)
+    accel = rng.uniform(-1, 1, 2)
     zoom_rate = rng.uniform(-0.01, 0.01)
     patches = []
     for _ in range(2):
@@ -66,17 +72,16 @@ def panned_photo(photo: np.ndarray, width: int, height: int, count: int,
         source = (rng.integers(0, int(pw - size[1] / zoom0)),
                   rng.integers(0, int(ph - size[0] / zoom0)))
         start = rng.uniform([0, 0], [width - size[1], height - size[0]])
-        patches.append((size, source, start, rng.uniform(-14, 14, 2)))
+        patches.append((size, source, start, rng.uniform(-14, 14, 2), rng.uniform(-1, 1, 2)))
     frames = []
     for i in range(count):
         zoom = zoom0 * (1 + zoom_rate * i)
-        cx = pw / 2 + velocity[0] * i / zoom0
-        cy = ph / 2 + velocity[1] * i / zoom0
+        cx, cy = (np.array([pw, ph]) / 2 + (velocity * i + accel * i * i / 2) / zoom0)
         matrix = np.array([[zoom, 0, width / 2 - zoom * cx], [0, zoom, height / 2 - zoom * cy]])
         image = cv2.warpAffine(photo, matrix, (width, height), flags=cv2.INTER_LINEAR,
                                borderMode=cv2.BORDER_REFLECT)
-        for size, (sx, sy), start, speed in patches:
-            x, y = start + speed * i
+        for size, (sx, sy), start, speed, push in patches:
+            x, y = start + speed * i + push * i * i / 2
             patch_matrix = np.array([[zoom0, 0, x - zoom0 * sx], [0, zoom0, y - zoom0 * sy]])
             layer = cv2.warpAffine(photo, patch_matrix, (width, height), flags=cv2.INTER_LINEAR)
             mask = cv2.warpAffine(np.ones((int(size[0] / zoom0), int(size[1] / zoom0)),
@@ -183,6 +188,6 @@ def build_bank(data: Path, out: Path, validation: bool, seed: int, scale: float,
                     made += plan.samples_per_sequence
             sizes = ", ".join(f"{w}x{h}" for w, h, _ in plan.photo_sizes)
             manifest.add(photo_path, plan.photo_frames, made,
-                         f"synthetic pan/zoom with moving patches, {sizes}")
+                         f"synthetic accelerating pan/zoom with moving patches, {sizes}")
     save_samples(samples, out)
     return manifest

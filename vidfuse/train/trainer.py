@@ -107,7 +107,7 @@ def train(config: TrainConfig) -> Path:
     if distributed:
         net = DistributedDataParallel(model, device_ids=[device] if device != "cpu" else None)
     log = (config.out / "log.jsonl").open("a") if rank == 0 else None
-    # An untrained network reproduces the classical method: that is the score to beat.
+    # The untrained network (its zero output layer: the classical method it starts from).
     baseline = (validate(task, task.make_model().to(device), val_bank, device)
                 if val_bank is not None else None)
     started = time.perf_counter()
@@ -124,7 +124,7 @@ def train(config: TrainConfig) -> Path:
                                           "seconds": time.perf_counter() - started}
         if val_bank is not None and (step % config.val_every == 0 or step == config.steps):
             record["val_psnr"] = validate(task, model, val_bank, device)
-            record["val_psnr_classical"] = baseline or 0.0
+            record["val_psnr_untrained"] = baseline or 0.0
         if rank == 0 and (step % config.checkpoint_every == 0 or step == config.steps):
             _save_checkpoint(checkpoint, model, optimizer, step)
         if log is not None and (step % 10 == 0 or "val_psnr" in record or step == config.steps):

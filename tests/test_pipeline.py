@@ -1,0 +1,49 @@
+"""The frame-rate conversion loop: which pairs an engine sees, with what look-ahead."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from fractions import Fraction
+
+import numpy as np
+
+from vidfuse.picture import Picture
+from vidfuse.pipeline import StreamCounts, convert_frame_rate
+from vidfuse.scene import SceneCutDetector
+from vidfuse.timeline import FactorSchedule
+
+
+class RecordingEngine:
+    """Records (a, b, after) times of each call and the resets between them."""
+
+    name = "recording"
+    device = "cpu"
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[float, float, float | None] | str] = []
+
+    def interpolate(self, a: Picture, b: Picture, ts: Sequence[float],
+                    after: Picture | None = None) -> list[Picture]:
+        self.calls.append((a.time, b.time, after.time if after is not None else None))
+        return [a] * len(ts)
+
+    def reset(self) -> None:
+        self.calls.append("reset")
+
+
+def flat(level: int, time: float) -> Picture:
+    return Picture(np.full((16, 16), level, np.uint8), np.full((8, 8), 128, np.uint8),
+                   np.full((8, 8), 128, np.uint8), 8, time)
+
+
+def test_engine_looks_ahead_within_the_shot_only() -> None:
+    """Frames 0-2 dark, 3-4 bright: the gap 2->3 is a cut, 4 is the last frame."""
+    pictures = [flat(level, i / 25) for i, level in enumerate([20, 20, 20, 230, 230])]
+    engine = RecordingEngine()
+    counts = StreamCounts()
+    out = list(convert_frame_rate(pictures, engine, FactorSchedule(2, Fraction(25),
+                                                                   Fraction(1, 12800)),
+                                  SceneCutDetector(0.3), counts))
+    assert len(out) == 10 and counts.scene_cuts == 1
+    assert engine.calls == [(0.0, 0.04, 0.08), (0.04, 0.08, None), "reset",
+                            (0.12, 0.16, None)]
