@@ -12,8 +12,9 @@ import pytest
 from clips import frame_times, moving_frames, read_frames, write_clip
 from recording import RecordingObserver
 
-from vidfuse import EncodeSettings, UpscaleOptions, upscale
+from vidfuse import EncodeSettings, UpscaleOptions, probe, upscale
 from vidfuse.metrics import psnr
+from vidfuse.video.colour import bit_depth
 
 LOSSLESS = EncodeSettings(codec="ffv1")
 
@@ -67,6 +68,23 @@ def test_variable_frame_rate_new_frames_sit_halfway(tmp_path: Path) -> None:
     upscale(UpscaleOptions(clip, out, encode=LOSSLESS))
     times = np.round(np.array(frame_times(out)) * 1000)
     assert list(times) == [0, 20, 40, 80, 120, 130, 140, 190, 240, 260, 280, 300]
+
+
+@pytest.mark.parametrize("rate", [Fraction(30), Fraction(30000, 1001)])
+def test_millisecond_timestamps_still_give_a_constant_rate(tmp_path: Path,
+                                                           rate: Fraction) -> None:
+    # Matroska stores times in whole milliseconds (0, 33, 67, ...): that is rounding, not a
+    # variable frame rate, and the doubled video must come out evenly spaced.
+    clip = write_clip(tmp_path / "ms.mkv", moving_frames(12, 64, 96), rate=rate)
+    assert not probe(clip).variable_frame_rate
+    out = tmp_path / "out.mp4"
+    upscale(UpscaleOptions(clip, out))
+    with av.open(str(out)) as container:
+        stream = container.streams.video[0]
+        pts = sorted(packet.pts for packet in container.demux(stream) if packet.pts is not None)
+        assert len(set(np.diff(pts))) == 1
+        assert pts[1] * stream.time_base == 1 / (2 * rate)
+    assert not probe(out).variable_frame_rate
 
 
 def test_scene_cut_repeats_instead_of_morphing(tmp_path: Path) -> None:
@@ -201,6 +219,22 @@ def test_image_directory_in_png_directory_out(tmp_path: Path) -> None:
     for i, rgb in enumerate(frames):
         back = cv2.cvtColor(cv2.imread(str(written[2 * i])), cv2.COLOR_BGR2RGB)
         assert psnr(rgb, back) > 50
+
+
+@pytest.mark.parametrize(("sample", "expected"), [(np.uint8, 8), (np.uint16, 10)])
+def test_rgb_input_keeps_its_own_bit_depth(tmp_path: Path, sample: type, expected: int) -> None:
+    # RGB is processed at 16 bits, but 8-bit pictures must still give 8-bit video: 10-bit
+    # H.264 does not play in browsers or on most phones.
+    frames_in = tmp_path / "shots"
+    frames_in.mkdir()
+    scale = 257 if sample is np.uint16 else 1
+    for i, rgb in enumerate(moving_frames(3, 48, 64)):
+        cv2.imwrite(str(frames_in / f"{i}.png"),
+                    cv2.cvtColor(rgb.astype(sample) * scale, cv2.COLOR_RGB2BGR))
+    out = tmp_path / "out.mp4"
+    upscale(UpscaleOptions(frames_in, out))
+    with av.open(str(out)) as container:
+        assert bit_depth(container.streams.video[0].codec_context.pix_fmt) == expected
 
 
 def test_subtitles_are_kept_where_the_container_can_hold_them(tmp_path: Path) -> None:

@@ -40,13 +40,23 @@ class Schedule(Protocol):
         ...
 
 
+def exact_time_base(time_base: Fraction, rate: Fraction) -> Fraction:
+    """A time base that holds both every tick of ``time_base`` and every frame instant of
+    ``rate`` exactly (1/1000 cannot hold 1/60 s: a 60 fps output would jitter by a tick).
+
+    Falls back to ``time_base`` where the common one would overflow a 32-bit timescale.
+    """
+    common = Fraction(1, math.lcm(time_base.denominator, rate.numerator))
+    return common if common.denominator < 2**31 else time_base
+
+
 class FactorSchedule:
     """``factor`` output frames per input frame, evenly spaced between real timestamps."""
 
     def __init__(self, factor: int, input_rate: Fraction, input_time_base: Fraction) -> None:
         self.factor = factor
         self.rate = input_rate * factor
-        self.time_base = input_time_base / factor
+        self.time_base = exact_time_base(input_time_base / factor, self.rate)
 
     def between(self, start: float, end: float) -> list[Slot]:
         step = (end - start) / self.factor

@@ -95,12 +95,17 @@ class WorkingFormat:
         return not self.pix_fmt.startswith("yuv444")
 
 
+def bit_depth(pix_fmt: str) -> int:
+    """Bits per sample of a pixel format (of its deepest component)."""
+    return max(c.bits for c in av.VideoFormat(pix_fmt).components)
+
+
 def working_format_for(pix_fmt: str) -> WorkingFormat:
     """Keep planar YUV as decoded; convert everything else to the nearest planar YUV layout."""
     name = pix_fmt.replace("yuvj", "yuv")
     match = _PLANAR_YUV.match(name)
     fmt = av.VideoFormat(pix_fmt)
-    bits = max(c.bits for c in fmt.components)
+    bits = bit_depth(pix_fmt)
     if match and not fmt.is_big_endian:
         return WorkingFormat(name, bits)
     if fmt.is_rgb or fmt.has_palette:

@@ -62,16 +62,22 @@ def probe(path: Path) -> MediaInfo:
         with av.open(str(path)) as container:
             video = container.streams.video[0]
             summaries = [_summarise(s) for s in container.streams]
-            times = sorted(
-                float(p.pts * p.time_base) for p in container.demux(video) if p.pts is not None
-            )
+            ticks = sorted(p.pts for p in container.demux(video) if p.pts is not None)
+            tick = Fraction(video.time_base or 1)
     except av.error.FFmpegError as exc:
         raise InputError(f"cannot read {path}: {exc}") from exc
-    gaps = sorted(b - a for a, b in itertools.pairwise(times))
-    median = gaps[len(gaps) // 2] if gaps else 0.0
-    vfr = bool(median) and any(abs(g - median) > _VFR_TOLERANCE * median for g in gaps)
-    duration = (times[-1] - times[0] + median) if times else 0.0
+    times = [float(t * tick) for t in ticks]
+    gaps = sorted(b - a for a, b in itertools.pairwise(ticks))
+    median = gaps[len(gaps) // 2] if gaps else 0
+    # Containers round times to their time base (Matroska: whole milliseconds), so one tick
+    # of jitter is rounding, not a varying rate.
+    slack = max(_VFR_TOLERANCE * median, 1)
+    vfr = bool(median) and any(abs(g - median) > slack for g in gaps)
+    mean_gap = (times[-1] - times[0]) / len(gaps) if gaps else 0.0
+    duration = (times[-1] - times[0] + mean_gap) if times else 0.0
     average = (len(times) / duration) if duration else float(info.frame_rate)
+    if not vfr and abs(average - float(info.frame_rate)) <= _VFR_TOLERANCE * average:
+        average = float(info.frame_rate)  # the declared rate, not its rounded measurement
     return MediaInfo(
         path=path,
         container=container.format.long_name,

@@ -161,10 +161,15 @@ class VideoFileSource:
 
         Timestamps are trusted while they increase. Once one goes backwards (AVI files with
         packed B-frames report decode order) the rest of the stream is timed by the nominal
-        frame rate from where it broke, which is what players do with such files.
+        frame rate from where it broke, which is what players do with such files. A time
+        within one tick of the time base of the nominal frame grid is put on the grid: that
+        much is the container's rounding (Matroska keeps whole milliseconds), and keeping it
+        would make a constant-rate output uneven.
         """
         info = self.info
         step = 1.0 / float(info.frame_rate)
+        tick = float(info.time_base)
+        snap = tick < step / 4
         last_time: float | None = None
         nominal_from: tuple[int, float] | None = None  # (index, time) where timing broke
         first, self._first = self._first, None
@@ -179,6 +184,9 @@ class VideoFileSource:
                 time = nominal_from[1] + (index - nominal_from[0]) * step
             elif time is None:
                 time = info.start_time
+            elif snap:
+                grid = info.start_time + round((time - info.start_time) / step) * step
+                time = grid if abs(time - grid) <= tick else time
             last_time = time
             yield frame, time
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from vidfuse.errors import OutputError, UsageError
 from vidfuse.picture import Picture
-from vidfuse.video.colour import HDR_TRANSFERS, ColourInfo, WorkingFormat, picture_to_frame, to_rgb
+from vidfuse.video.colour import HDR_TRANSFERS, bit_depth, picture_to_frame, to_rgb
 from vidfuse.video.reader import SourceInfo
 
 CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mkv": "matroska", ".mov": "mov", ".webm": "webm"}
@@ -89,16 +89,20 @@ def check_encode_settings(settings: EncodeSettings, output: Path) -> None:
         )
 
 
-def choose_pix_fmt(settings: EncodeSettings, working: WorkingFormat, colour: ColourInfo,
-                   warn: Warn) -> str:
-    """Keep the input's bit depth where the codec can; refuse to crush HDR into 8 bits."""
+def choose_pix_fmt(settings: EncodeSettings, info: SourceInfo, warn: Warn) -> str:
+    """Keep the input's bit depth where the codec can; refuse to crush HDR into 8 bits.
+
+    The depth is the decoded input's, not the working format's: RGB is worked on at 16 bits
+    so that its conversion loses nothing, but 8-bit RGB in must still give 8-bit video out.
+    """
+    working, colour = info.working, info.colour
     if settings.pix_fmt:
         chosen = settings.pix_fmt
     else:
         formats = [f.name for f in av.codec.Codec(settings.codec, "w").video_formats or ()]
         if settings.codec == "ffv1" and working.pix_fmt in formats:
             return working.pix_fmt
-        wanted = "yuv420p10le" if working.bits > 8 else "yuv420p"
+        wanted = "yuv420p10le" if bit_depth(info.decoded_pix_fmt) > 8 else "yuv420p"
         chosen = wanted if wanted in formats else "yuv420p"
         if chosen != wanted and not colour.is_hdr:
             warn(f"{settings.codec} cannot encode more than 8 bits; writing 8-bit {chosen}")
@@ -119,7 +123,7 @@ class VideoFileSink:
         self._time_base = time_base
         self._last_pts: int | None = None
         fmt = CONTAINERS[path.suffix.lower()]
-        self._pix_fmt = choose_pix_fmt(settings, info.working, info.colour, warn)
+        self._pix_fmt = choose_pix_fmt(settings, info, warn)
         self._size = _encodable_size(info.width, info.height, self._pix_fmt, warn)
         try:
             self._container = av.open(str(container_path), "w", format=fmt)
