@@ -117,6 +117,23 @@ def test_usage_errors_exit_2(lossless_clip: Path, tmp_path: Path, args: list[str
     assert_one_line_error(output, fragment)
 
 
+@pytest.mark.parametrize(("args", "fragment"), [
+    (["--crf", "99"], "--crf must be 0-51 for libx264, not 99"),
+    (["--crf", "-5"], "--crf must be 0-51 for libx264, not -5"),
+    (["--preset", "fastest"], "libx264 refused its settings (crf=18, preset=fastest)"),
+])
+def test_encoder_settings_it_refuses_are_named_before_any_work(
+        audio_clip: Path, tmp_path: Path, args: list[str], fragment: str) -> None:
+    # With audio, the muxer starts on the decode thread: its error must not read as the
+    # input's fault.
+    out = tmp_path / "out.mp4"
+    exit_code, output = run_cli("upscale", audio_clip, "--out", out, *args)
+    assert exit_code == 2, output
+    assert_one_line_error(output, fragment)
+    assert "decode" not in output
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_unwritable_output_directory(lossless_clip: Path, tmp_path: Path) -> None:
     locked = tmp_path / "locked"
     locked.mkdir()

@@ -27,3 +27,9 @@ class DeviceError(VidfuseError):
     """A requested compute device is not available; never silently replaced by the CPU."""
 
     exit_code = 2
+
+
+def ffmpeg_reason(exc: BaseException) -> str:
+    """FFmpeg's message without the errno prefix and repeated filename."""
+    text = getattr(exc, "strerror", None) or str(exc)
+    return str(text).split(";")[0].strip()

@@ -16,7 +16,7 @@ import av
 import cv2
 import numpy as np
 
-from vidfuse.errors import InputError, UsageError
+from vidfuse.errors import InputError, UsageError, ffmpeg_reason
 from vidfuse.picture import Picture
 from vidfuse.video.colour import (
     RGB_WORKING_COLOUR,
@@ -77,7 +77,7 @@ class VideoFileSource:
         try:
             self._container = av.open(str(path))
         except (av.error.FFmpegError, UnicodeDecodeError) as exc:
-            raise InputError(f"cannot read {path} as video: {_reason(exc)}") from exc
+            raise InputError(f"cannot read {path} as video: {ffmpeg_reason(exc)}") from exc
         if not self._container.streams.video:
             self._container.close()
             raise InputError(f"no video stream in {path}")
@@ -148,7 +148,7 @@ class VideoFileSource:
                     continue
                 yield from packet.decode()
         except av.error.FFmpegError as exc:
-            raise InputError(f"cannot decode {path}: {_reason(exc)}") from exc
+            raise InputError(f"cannot decode {path}: {ffmpeg_reason(exc)}") from exc
 
     def pictures(self) -> Iterator[Picture]:
         """Decoded frames in presentation order, converted to the working format."""
@@ -267,9 +267,3 @@ class ImageSequenceSource:
 def _prepend(first: av.VideoFrame, rest: Iterator[av.VideoFrame]) -> Iterator[av.VideoFrame]:
     yield first
     yield from rest
-
-
-def _reason(exc: BaseException) -> str:
-    """FFmpeg's message without the errno prefix and repeated filename."""
-    text = getattr(exc, "strerror", None) or str(exc)
-    return str(text).split(";")[0].strip()

@@ -11,7 +11,7 @@ import av
 import cv2
 import numpy as np
 
-from vidfuse.errors import OutputError, UsageError
+from vidfuse.errors import OutputError, UsageError, ffmpeg_reason
 from vidfuse.picture import Picture
 from vidfuse.video.colour import HDR_TRANSFERS, bit_depth, picture_to_frame, to_rgb
 from vidfuse.video.reader import SourceInfo
@@ -21,6 +21,8 @@ CODECS = ("libx264", "libx265", "libsvtav1", "libvpx-vp9", "ffv1")
 
 # Per codec: default CRF, and whether it takes a "preset" option.
 _CRF_DEFAULT = {"libx264": 18, "libx265": 20, "libsvtav1": 30, "libvpx-vp9": 31}
+# The --crf scale of each encoder (x264's 8-bit scale; outside it, encoders clamp silently).
+_CRF_RANGE = {"libx264": (0, 51), "libx265": (0, 51), "libsvtav1": (1, 63), "libvpx-vp9": (0, 63)}
 _PRESET_DEFAULT = {"libx264": "veryfast", "libx265": "fast", "libsvtav1": "8"}
 
 # Audio codecs each container stores as they are; anything else is re-encoded.
@@ -81,6 +83,9 @@ def check_encode_settings(settings: EncodeSettings, output: Path) -> None:
         raise UsageError(f".webm holds VP9 or AV1 only, not {settings.codec}; use .mkv")
     if container in ("mp4", "mov") and settings.codec == "ffv1":
         raise UsageError(f"{output.suffix} cannot hold ffv1; use .mkv for lossless output")
+    low, high = _CRF_RANGE.get(settings.codec, (None, None))
+    if settings.crf is not None and low is not None and not low <= settings.crf <= high:
+        raise UsageError(f"--crf must be {low}-{high} for {settings.codec}, not {settings.crf}")
     formats = {f.name for f in codec.video_formats or ()}
     if settings.pix_fmt and formats and settings.pix_fmt not in formats:
         raise UsageError(
@@ -120,6 +125,7 @@ class VideoFileSink:
     def __init__(self, path: Path, container_path: Path, settings: EncodeSettings,
                  info: SourceInfo, rate: Fraction, time_base: Fraction, warn: Warn) -> None:
         self._info = info
+        self._path = path
         self._time_base = time_base
         self._last_pts: int | None = None
         fmt = CONTAINERS[path.suffix.lower()]
@@ -162,6 +168,12 @@ class VideoFileSink:
         ctx.color_trc = colour.transfer
         if self._info.rotation:
             stream.set_display_rotation(self._info.rotation)
+        try:  # now, not at the first frame: a bad preset or option is a usage error
+            ctx.open()
+        except av.error.FFmpegError as exc:
+            given = ", ".join(f"{key}={value}" for key, value in options.items())
+            raise UsageError(f"{settings.codec} refused its settings ({given}): "
+                             f"{ffmpeg_reason(exc)}") from exc
         return stream
 
     def _add_passthrough(self, fmt: str, streams: list[av.stream.Stream], warn: Warn) -> None:
@@ -186,10 +198,16 @@ class VideoFileSink:
         index = packet.stream.index
         if index in self._copies:
             packet.stream = self._copies[index]
-            self._container.mux(packet)
+            self._mux([packet])
         elif index in self._transcoders:
-            for out in self._transcoders[index].encode(packet):
-                self._container.mux(out)
+            self._mux(self._transcoders[index].encode(packet))
+
+    def _mux(self, packets: list[av.Packet]) -> None:
+        # Called from the decode thread: a failure here is the output's, not the input's.
+        try:
+            self._container.mux(packets)
+        except av.error.FFmpegError as exc:
+            raise OutputError(f"cannot write {self._path}: {ffmpeg_reason(exc)}") from exc
 
     def write(self, picture: Picture) -> None:
         picture = _pad(picture, self._size)
