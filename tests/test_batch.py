@@ -78,6 +78,10 @@ def test_bad_batch_arguments(folder: Path, tmp_path: Path) -> None:
     assert code == 2 and "no files matching" in output
     code, output = run_cli("batch", tmp_path / "missing", "--out", tmp_path / "o")
     assert code == 2 and "not a directory" in output
+    # Encoder settings are the same for every file: refused once, before any file is read.
+    code, output = run_cli("batch", folder, "--out", tmp_path / "o", "-r", "--crf", "70")
+    assert code == 2 and "--crf must be 0-51" in output and "failed" not in output
+    assert not (tmp_path / "o").exists()
 
 
 def test_ray_cluster_runs_one_task_per_file(folder: Path, tmp_path: Path) -> None:

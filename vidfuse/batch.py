@@ -20,7 +20,7 @@ from pathlib import Path
 from vidfuse.api import Models, Observer, UpscaleOptions, build_models, upscale
 from vidfuse.errors import UsageError, VidfuseError
 from vidfuse.video.atomic import TEMP_MARKER, remove_stale_temps
-from vidfuse.video.writer import CONTAINERS
+from vidfuse.video.writer import CONTAINERS, check_encode_settings
 
 DEFAULT_PATTERNS = ("*.mp4", "*.mkv", "*.mov", "*.avi", "*.webm", "*.m4v", "*.mpg", "*.mpeg",
                     "*.ts", "*.mts", "*.wmv", "*.flv", "*.y4m")
@@ -112,6 +112,9 @@ def run_batch(template: UpscaleOptions, pairs: Sequence[tuple[Path, Path]], jobs
               observer: Observer | None = None) -> list[FileResult]:
     """Process ``pairs``; results in input order. On Ctrl-C, finished results are kept,
     the rest are marked cancelled, and KeyboardInterrupt propagates with them attached."""
+    # The settings are the same for every file: one that cannot work stops the batch at once.
+    for target in {target.suffix.lower(): target for _, target in pairs}.values():
+        check_encode_settings(template.encode, target)
     results: dict[int, FileResult] = {}
     todo = []
     for index, (source, target) in enumerate(pairs):
