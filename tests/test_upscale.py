@@ -192,6 +192,19 @@ def test_rotation_is_kept(tmp_path: Path) -> None:
         assert next(container.decode(video=0)).rotation == 90
 
 
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv"])
+def test_anamorphic_pixels_keep_their_shape(tmp_path: Path, suffix: str) -> None:
+    # DVD-style 720x480 pictures shown at 16:9: without the pixel aspect ratio the output
+    # would play squashed.
+    clip = write_clip(tmp_path / "dvd.mp4", moving_frames(3, 64, 96), codec="libx264",
+                      pix_fmt="yuv420p", pixel_aspect=Fraction(32, 27))
+    out = tmp_path / f"out{suffix}"
+    upscale(UpscaleOptions(clip, out))
+    with av.open(str(out)) as container:
+        assert container.streams.video[0].sample_aspect_ratio == Fraction(32, 27)
+    assert probe(out).display_aspect == pytest.approx(96 * 32 / (64 * 27))
+
+
 def test_odd_size_is_padded_with_a_warning(tmp_path: Path) -> None:
     observer = RecordingObserver()
 

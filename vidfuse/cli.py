@@ -538,6 +538,10 @@ def info_command(
     table.add_row("file", str(media.path))
     table.add_row("container", media.container)
     table.add_row("video", f"{media.codec} {media.width}x{media.height} {media.pix_fmt}")
+    if media.pixel_aspect != 1:
+        table.add_row("pixels", f"{media.pixel_aspect.numerator}:"
+                      f"{media.pixel_aspect.denominator} wide (shown at "
+                      f"{media.display_aspect:.3f}:1)")
     table.add_row("frame rate", f"{media.average_fps:.3f} fps average"
                   + (" (variable)" if media.variable_frame_rate else " (constant)"))
     table.add_row("frames", str(media.frame_count))

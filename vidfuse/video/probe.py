@@ -44,6 +44,12 @@ class MediaInfo:
     colour: ColourInfo
     rotation: int
     streams: list[StreamSummary] = field(default_factory=list)
+    pixel_aspect: Fraction = Fraction(1)
+
+    @property
+    def display_aspect(self) -> float:
+        """Width over height as shown, after players stretch anamorphic pixels."""
+        return self.width * float(self.pixel_aspect) / self.height
 
     @property
     def audio_streams(self) -> list[StreamSummary]:
@@ -92,6 +98,7 @@ def probe(path: Path) -> MediaInfo:
         colour=info.colour,
         rotation=info.rotation,
         streams=summaries,
+        pixel_aspect=info.pixel_aspect,
     )
 
 

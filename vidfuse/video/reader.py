@@ -48,6 +48,8 @@ class SourceInfo:
     time_base: Fraction
     start_time: float = 0.0
     rotation: int = 0
+    # Width:height of one stored pixel (anamorphic video is not 1); players stretch by it.
+    pixel_aspect: Fraction = Fraction(1)
     passthrough: list[av.stream.Stream] = field(default_factory=list)
 
 
@@ -123,6 +125,8 @@ class VideoFileSource:
             time_base=Fraction(self._stream.time_base or 1 / rate),
             start_time=float(first.time or 0.0),
             rotation=int(first.rotation or 0),
+            pixel_aspect=Fraction(ctx.sample_aspect_ratio or self._stream.sample_aspect_ratio
+                                  or 1),
             passthrough=self._passthrough,
         )
 

@@ -168,6 +168,8 @@ class VideoFileSink:
         ctx.color_trc = colour.transfer
         if self._info.rotation:
             stream.set_display_rotation(self._info.rotation)
+        if self._info.pixel_aspect != 1:
+            ctx.sample_aspect_ratio = self._info.pixel_aspect
         try:  # now, not at the first frame: a bad preset or option is a usage error
             ctx.open()
         except av.error.FFmpegError as exc:
