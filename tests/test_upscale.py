@@ -217,6 +217,23 @@ def test_odd_size_is_padded_with_a_warning(tmp_path: Path) -> None:
     assert any("padding 95x63 to 96x64" in w for w in observer.warnings)
 
 
+def test_interlaced_input_is_flagged(tmp_path: Path) -> None:
+    clip = tmp_path / "tff.mp4"
+    with av.open(str(clip), "w") as container:
+        stream = container.add_stream("libx264", rate=25, options={"x264-params": "tff=1"})
+        stream.width, stream.height, stream.pix_fmt = 96, 64, "yuv420p"
+        for index, rgb in enumerate(moving_frames(3, 64, 96)):
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            frame.pts = index
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    observer = RecordingObserver()
+    upscale(UpscaleOptions(clip, tmp_path / "out.mp4"), observer)
+    assert any("interlaced" in w and "bwdif" in w for w in observer.warnings)
+    assert probe(clip).interlaced
+    assert not probe(tmp_path / "out.mp4").interlaced
+
+
 def test_image_directory_in_png_directory_out(tmp_path: Path) -> None:
     frames_in = tmp_path / "shots"
     frames_in.mkdir()

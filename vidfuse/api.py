@@ -187,6 +187,10 @@ def upscale(options: UpscaleOptions, observer: Observer | None = None,
         if keys is not None:
             stack.callback(keys.close)
         observer.started(info, engine)
+        if info.interlaced:
+            observer.warning("input is interlaced: each frame holds two fields, so the new "
+                             "frames will smear their combing; deinterlace it first "
+                             "(e.g. ffmpeg -i IN -vf bwdif OUT)")
         adapted = _adapt(options, info, colouriser, observer) if colouriser else None
         with atomic_output(options.output) as temp:
             sink = _open_sink(options, info, schedule, temp, observer)

@@ -544,6 +544,7 @@ def info_command(
                       f"{media.display_aspect:.3f}:1)")
     table.add_row("frame rate", f"{media.average_fps:.3f} fps average"
                   + (" (variable)" if media.variable_frame_rate else " (constant)"))
+    table.add_row("scan", "interlaced" if media.interlaced else "progressive")
     table.add_row("frames", str(media.frame_count))
     table.add_row("duration", f"{media.duration:.3f} s")
     table.add_row("colour", media.colour.describe())

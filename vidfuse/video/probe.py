@@ -45,6 +45,7 @@ class MediaInfo:
     rotation: int
     streams: list[StreamSummary] = field(default_factory=list)
     pixel_aspect: Fraction = Fraction(1)
+    interlaced: bool = False
 
     @property
     def display_aspect(self) -> float:
@@ -99,6 +100,7 @@ def probe(path: Path) -> MediaInfo:
         rotation=info.rotation,
         streams=summaries,
         pixel_aspect=info.pixel_aspect,
+        interlaced=info.interlaced,
     )
 
 

@@ -50,6 +50,7 @@ class SourceInfo:
     rotation: int = 0
     # Width:height of one stored pixel (anamorphic video is not 1); players stretch by it.
     pixel_aspect: Fraction = Fraction(1)
+    interlaced: bool = False
     passthrough: list[av.stream.Stream] = field(default_factory=list)
 
 
@@ -127,6 +128,7 @@ class VideoFileSource:
             rotation=int(first.rotation or 0),
             pixel_aspect=Fraction(ctx.sample_aspect_ratio or self._stream.sample_aspect_ratio
                                   or 1),
+            interlaced=bool(first.interlaced_frame),
             passthrough=self._passthrough,
         )
 
