@@ -217,6 +217,29 @@ def test_odd_size_is_padded_with_a_warning(tmp_path: Path) -> None:
     assert any("padding 95x63 to 96x64" in w for w in observer.warnings)
 
 
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv"])
+def test_title_date_and_language_are_kept(tmp_path: Path, suffix: str) -> None:
+    # Photo and video libraries sort by the recording date; ffmpeg keeps these by default.
+    clip = write_clip(tmp_path / "tagged.mp4", moving_frames(3, 64, 96), codec="libx264",
+                      pix_fmt="yuv420p")
+    tagged = tmp_path / "tagged2.mp4"
+    with av.open(str(clip)) as source, av.open(str(tagged), "w") as target:
+        target.metadata.update(title="Holiday", creation_time="2020-01-02T03:04:05.000000Z")
+        stream = target.add_stream_from_template(source.streams.video[0])
+        stream.metadata["language"] = "fra"
+        for packet in source.demux(source.streams.video[0]):
+            if packet.dts is not None:
+                packet.stream = stream
+                target.mux(packet)
+    out = tmp_path / f"out{suffix}"
+    upscale(UpscaleOptions(tagged, out))
+    with av.open(str(out)) as container:
+        assert container.metadata["title"] == "Holiday"
+        assert container.metadata["creation_time"].startswith("2020-01-02T03:04:05")
+        assert container.streams.video[0].language == "fra"
+        assert "major_brand" not in container.metadata or suffix == ".mp4"
+
+
 def test_interlaced_input_is_flagged(tmp_path: Path) -> None:
     clip = tmp_path / "tff.mp4"
     with av.open(str(clip), "w") as container:

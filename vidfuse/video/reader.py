@@ -31,6 +31,11 @@ IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"}
 
 PacketSink = Callable[[av.Packet], None]
 
+# File tags that describe the old encoding, not the content: the muxer writes its own.
+_TECHNICAL_TAGS = {"major_brand", "minor_version", "compatible_brands", "encoder", "duration"}
+# Video stream tags that describe the content (the rest, like handler_name, are technical).
+_VIDEO_TAGS = {"language", "title"}
+
 
 @dataclass
 class SourceInfo:
@@ -51,6 +56,9 @@ class SourceInfo:
     # Width:height of one stored pixel (anamorphic video is not 1); players stretch by it.
     pixel_aspect: Fraction = Fraction(1)
     interlaced: bool = False
+    # Descriptive tags to carry over (title, date, ...), of the file and of its video stream.
+    tags: dict[str, str] = field(default_factory=dict)
+    video_tags: dict[str, str] = field(default_factory=dict)
     passthrough: list[av.stream.Stream] = field(default_factory=list)
 
 
@@ -129,6 +137,10 @@ class VideoFileSource:
             pixel_aspect=Fraction(ctx.sample_aspect_ratio or self._stream.sample_aspect_ratio
                                   or 1),
             interlaced=bool(first.interlaced_frame),
+            tags={k: v for k, v in self._container.metadata.items()
+                  if k.lower() not in _TECHNICAL_TAGS},
+            video_tags={k: v for k, v in self._stream.metadata.items()
+                        if k.lower() in _VIDEO_TAGS},
             passthrough=self._passthrough,
         )
 

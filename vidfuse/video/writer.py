@@ -136,7 +136,9 @@ class VideoFileSink:
         except (av.error.FFmpegError, OSError) as exc:
             raise OutputError(f"cannot create {path}: {exc}") from exc
         try:
+            self._container.metadata.update(info.tags)
             self._stream = self._add_video_stream(settings, rate)
+            self._stream.metadata.update(info.video_tags)
             self._copies: dict[int, av.stream.Stream] = {}
             self._transcoders: dict[int, _AudioTranscoder] = {}
             if settings.keep_audio:
