@@ -240,6 +240,19 @@ def test_title_date_and_language_are_kept(tmp_path: Path, suffix: str) -> None:
         assert "major_brand" not in container.metadata or suffix == ".mp4"
 
 
+def test_transparency_that_cannot_be_kept_is_flagged(tmp_path: Path) -> None:
+    frames_in = tmp_path / "sprites"
+    frames_in.mkdir()
+    for i, rgb in enumerate(moving_frames(3, 48, 64)):
+        bgra = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGRA)
+        bgra[:, :8, 3] = 0
+        cv2.imwrite(str(frames_in / f"{i}.png"), bgra)
+    observer = RecordingObserver()
+    result = upscale(UpscaleOptions(frames_in, tmp_path / "out.mp4"), observer)
+    assert result.frames_out == 6
+    assert any("transparency (rgba)" in w for w in observer.warnings)
+
+
 def test_interlaced_input_is_flagged(tmp_path: Path) -> None:
     clip = tmp_path / "tff.mp4"
     with av.open(str(clip), "w") as container:

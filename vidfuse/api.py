@@ -26,6 +26,7 @@ from vidfuse.scene import DEFAULT_SCENE_THRESHOLD, SceneCutDetector
 from vidfuse.threads import BackgroundCalls, prefetched
 from vidfuse.timeline import FactorSchedule, RateSchedule, Schedule
 from vidfuse.video.atomic import atomic_output
+from vidfuse.video.colour import has_alpha
 from vidfuse.video.reader import SourceInfo, open_source
 from vidfuse.video.writer import (
     EncodeSettings,
@@ -187,10 +188,7 @@ def upscale(options: UpscaleOptions, observer: Observer | None = None,
         if keys is not None:
             stack.callback(keys.close)
         observer.started(info, engine)
-        if info.interlaced:
-            observer.warning("input is interlaced: each frame holds two fields, so the new "
-                             "frames will smear their combing; deinterlace it first "
-                             "(e.g. ffmpeg -i IN -vf bwdif OUT)")
+        _warn_about_source(info, observer)
         adapted = _adapt(options, info, colouriser, observer) if colouriser else None
         with atomic_output(options.output) as temp:
             sink = _open_sink(options, info, schedule, temp, observer)
@@ -233,6 +231,17 @@ def upscale(options: UpscaleOptions, observer: Observer | None = None,
         colourised=colour_counts.colourised,
         adapted=adapted,
     )
+
+
+def _warn_about_source(info: SourceInfo, observer: Observer) -> None:
+    """What the input has that the output cannot do justice to."""
+    if has_alpha(info.decoded_pix_fmt):
+        observer.warning(f"input has transparency ({info.decoded_pix_fmt}); the output "
+                         "keeps none: transparent areas show their stored colour")
+    if info.interlaced:
+        observer.warning("input is interlaced: each frame holds two fields, so the new "
+                         "frames will smear their combing; deinterlace it first "
+                         "(e.g. ffmpeg -i IN -vf bwdif OUT)")
 
 
 def _adapt(options: UpscaleOptions, info: SourceInfo, colouriser: Colouriser,

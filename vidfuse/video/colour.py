@@ -100,6 +100,11 @@ def bit_depth(pix_fmt: str) -> int:
     return max(c.bits for c in av.VideoFormat(pix_fmt).components)
 
 
+def has_alpha(pix_fmt: str) -> bool:
+    """Whether a pixel format carries transparency (which the output cannot keep)."""
+    return any(c.is_alpha for c in av.VideoFormat(pix_fmt).components)
+
+
 def working_format_for(pix_fmt: str) -> WorkingFormat:
     """Keep planar YUV as decoded; convert everything else to the nearest planar YUV layout."""
     name = pix_fmt.replace("yuvj", "yuv")

@@ -233,6 +233,8 @@ class ImageSequenceSource:
         first = self._load(files[0])
         self._size = first.shape[:2]
         self._bits = 16 if first.dtype == np.uint16 else 8
+        stored = cv2.imread(str(files[0]), cv2.IMREAD_UNCHANGED)
+        alpha = stored is not None and stored.ndim == 3 and stored.shape[2] == 4
         working = WorkingFormat("yuv444p16le", 16)
         self.info = SourceInfo(
             path=path,
@@ -243,7 +245,8 @@ class ImageSequenceSource:
             duration=len(files) / float(fps),
             colour=RGB_WORKING_COLOUR,
             working=working,
-            decoded_pix_fmt="rgb48le" if self._bits == 16 else "rgb24",
+            decoded_pix_fmt=("rgba64le" if alpha else "rgb48le") if self._bits == 16
+            else ("rgba" if alpha else "rgb24"),
             time_base=1 / fps,
         )
 
