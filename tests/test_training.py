@@ -101,8 +101,8 @@ def test_fast_cpu_renderer_matches_the_training_renderer(bank: Path) -> None:
     engine = RecurrentInterpolator("cpu", weights=weights)
     flows = batch["flows"][0].numpy().transpose(0, 1, 3, 4, 2)  # gap, direction, h, w, xy
     known = [(a, b, flows[0, 0]), (b, a, flows[0, 1]), (b, after, flows[1, 0])]
-    engine._flows.flow = lambda x, y: next(  # type: ignore[method-assign]
-        flow for i, j, flow in known if i is x and j is y)
+    engine._flows.flows = lambda pairs: [  # type: ignore[method-assign]
+        next(flow for i, j, flow in known if i is x and j is y) for x, y in pairs]
     # The first gap of a training sequence: acceleration known at b (from the next gap), not
     # at a, as for the engine at the start of a shot.
     made = engine.interpolate(a, b, [float(batch["ts"][0, 0])], after)[0]

@@ -6,6 +6,9 @@ at no more than ``FLOW_WIDTH`` pixels across and upsampled where full resolution
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 import cv2
@@ -45,18 +48,24 @@ def acceleration_shift(accel: Field, t: float | Field) -> Field:
 
 
 class FlowEstimator:
-    """Bidirectional DIS flow between two pictures, on reduced-resolution luma.
+    """DIS flow between pictures, on reduced-resolution luma; several flows at once run side
+    by side.
 
     ``width``: the most pixels across flow is computed at. Neighbouring frames need little
     (FLOW_WIDTH: 480 costs 0.01-0.04 dB against 640 at 720p and saves 37% of the time);
     keyframes up to 32 frames away need more (colour alignment uses 640: at 480 it lost
     0.1-0.15 dB, benchmarks/colour_quality.py).
+
+    DIS's own threading leaves the second core idle for much of each call, so the flows of
+    one request are computed concurrently, one DIS instance per thread (same results as one
+    after the other; the end-to-end gain is in benchmarks/speed.py).
     """
 
     def __init__(self, width: int = FLOW_WIDTH) -> None:
-        self._dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
         self._width = width
         self._small = PerLuma(lambda picture: luma8(picture, self.scale_for(picture.width)))
+        self._local = threading.local()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vidfuse-flow")
 
     def scale_for(self, width: int) -> float:
         return min(1.0, self._width / width)
@@ -64,12 +73,26 @@ class FlowEstimator:
     def flow(self, a: Picture, b: Picture) -> np.ndarray:
         """Flow a->b as (h, w, 2) float32 at ``scale_for(width)`` resolution, in pixels of
         that resolution."""
-        return self._dis.calc(self._small(a), self._small(b), None)
+        return self.flows([(a, b)])[0]
 
     def bidirectional(self, a: Picture, b: Picture) -> tuple[np.ndarray, np.ndarray]:
         """Flow a->b and b->a, as :meth:`flow` gives them."""
-        small_a, small_b = self._small(a), self._small(b)
-        return self._dis.calc(small_a, small_b, None), self._dis.calc(small_b, small_a, None)
+        forward, backward = self.flows([(a, b), (b, a)])
+        return forward, backward
+
+    def flows(self, pairs: Sequence[tuple[Picture, Picture]]) -> list[np.ndarray]:
+        """The flow of each (from, to) pair, as :meth:`flow` gives it; the first is computed
+        on the calling thread while the others run on a worker."""
+        smalls = [(self._small(a), self._small(b)) for a, b in pairs]
+        later = [self._pool.submit(self._calc, *pair) for pair in smalls[1:]]
+        first = self._calc(*smalls[0])
+        return [first, *(future.result() for future in later)]
+
+    def _calc(self, small_a: np.ndarray, small_b: np.ndarray) -> np.ndarray:
+        dis = getattr(self._local, "dis", None)
+        if dis is None:  # DIS keeps working buffers: one instance per thread
+            dis = self._local.dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+        return dis.calc(small_a, small_b, None)
 
 
 def luma8(picture: Picture, scale: float = 1.0) -> np.ndarray:

@@ -64,7 +64,9 @@ class WarpRenderer:
             self._maps[key] = (grid, _border_error(width, w, shrinking),
                                _border_error(height, h, shrinking))
         grid, columns, rows = self._maps[key]
-        sampling = cv2.resize(grid + flow * scale, (width, height),
+        # OpenCV's per-channel scalar arithmetic: no numpy broadcasting buffers.
+        moved = cv2.add(grid, cv2.multiply(flow, (float(scale[0]), float(scale[1]), 0.0, 0.0)))
+        sampling = cv2.resize(moved, (width, height),
                               interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
         for index, error in columns:
             sampling[:, index, 0] -= error

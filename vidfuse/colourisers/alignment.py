@@ -69,13 +69,12 @@ class KeyframeAligner:
         """Flow from each of ``frames`` (ordered outward from ``key``, the first next to it)
         to ``key``, composed of the flows between neighbours."""
         total: np.ndarray | None = None
-        previous = key
-        for frame in frames:
-            step = self._flows.flow(frame, previous)
-            # frame -> key = frame -> previous, then previous -> key where that step lands.
-            total = step if total is None else step + self._renderer.warp(total, step)
-            yield total
-            previous = frame
+        steps = list(zip(frames, [key, *frames[:-1]], strict=True))
+        for start in range(0, len(steps), 2):  # two at a time: FlowEstimator runs them together
+            for step in self._flows.flows(steps[start:start + 2]):
+                # frame -> key = frame -> previous, then previous -> key where that step lands.
+                total = step if total is None else step + self._renderer.warp(total, step)
+                yield total
 
     def align_gap(self, grey: Sequence[Picture], before: Picture | None,
                   after: Picture | None) -> Iterator[list[AlignedKeyframe]]:
@@ -99,9 +98,12 @@ class KeyframeAligner:
                    chained_before: np.ndarray | None,
                    chained_after: np.ndarray | None) -> list[AlignedKeyframe]:
         """One frame's four candidates (see `align_gap`) from its chained flows."""
-        sides = [[self.align(frame, key), self.align(frame, key, chained.astype(np.float32))]
-                 for key, chained in ((before, chained_before), (after, chained_after))
+        known = [(key, chained) for key, chained in ((before, chained_before),
+                                                     (after, chained_after))
                  if key is not None and chained is not None]
+        direct = self._flows.flows([(frame, key) for key, _ in known])
+        sides = [[self.align(frame, key, flow), self.align(frame, key, chained.astype(np.float32))]
+                 for (key, chained), flow in zip(known, direct, strict=True)]
         return sides[0] + sides[-1]
 
 

@@ -103,12 +103,12 @@ class RecurrentInterpolator:
         """Flows a->b and b->a and the accelerations at a and b (zero where the frame before
         a or after b is unknown), at flow resolution."""
         known = self._motion if self._motion is not None and self._motion.end.y is a.y else None
-        if known is not None and known.ahead is not None and known.ahead[0].y is b.y:
-            forward = known.ahead[1]
-        else:
-            forward = self._flows.flow(a, b)
-        backward = self._flows.flow(b, a)
-        ahead = self._flows.flow(b, after) if after is not None else None
+        reuse = known is not None and known.ahead is not None and known.ahead[0].y is b.y
+        wanted = [(b, a), *([] if reuse else [(a, b)]),
+                  *([(b, after)] if after is not None else [])]
+        backward, *rest = self._flows.flows(wanted)
+        forward = known.ahead[1] if reuse else rest.pop(0)  # type: ignore[union-attr]
+        ahead = rest.pop(0) if after is not None else None
         self._motion = _Motion(b, backward, (after, ahead) if after is not None else None)
         still = np.zeros_like(forward)
         accel_a = acceleration(forward, known.backward) if known is not None else still
