@@ -253,6 +253,26 @@ def test_transparency_that_cannot_be_kept_is_flagged(tmp_path: Path) -> None:
     assert any("transparency (rgba)" in w for w in observer.warnings)
 
 
+def test_cover_art_listed_first_is_not_taken_for_the_video(tmp_path: Path) -> None:
+    clip = tmp_path / "covered.mp4"
+    with av.open(str(clip), "w") as container:
+        cover = container.add_stream("mjpeg", rate=1)
+        cover.width, cover.height, cover.pix_fmt = 32, 32, "yuvj420p"
+        cover.disposition = av.stream.Disposition.attached_pic
+        video = container.add_stream("libx264", rate=25)
+        video.width, video.height, video.pix_fmt = 96, 64, "yuv420p"
+        art = av.VideoFrame.from_ndarray(np.full((32, 32, 3), 200, np.uint8), format="rgb24")
+        container.mux(cover.encode(art.reformat(format="yuvj420p")))
+        container.mux(cover.encode(None))
+        for index, rgb in enumerate(moving_frames(4, 64, 96)):
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            frame.pts = index
+            container.mux(video.encode(frame))
+        container.mux(video.encode(None))
+    assert probe(clip).width == 96
+    assert upscale(UpscaleOptions(clip, tmp_path / "out.mp4")).frames_out == 8
+
+
 def test_interlaced_input_is_flagged(tmp_path: Path) -> None:
     clip = tmp_path / "tff.mp4"
     with av.open(str(clip), "w") as container:

@@ -11,7 +11,7 @@ import av
 
 from vidfuse.errors import InputError
 from vidfuse.video.colour import ColourInfo
-from vidfuse.video.reader import open_source
+from vidfuse.video.reader import main_video_stream, open_source
 
 # Frame intervals differing from the median by more than this fraction mark the stream as VFR.
 _VFR_TOLERANCE = 0.02
@@ -67,7 +67,7 @@ def probe(path: Path) -> MediaInfo:
                              info.frame_count or 0, info.duration or 0.0, info.colour, 0)
     try:
         with av.open(str(path)) as container:
-            video = container.streams.video[0]
+            video = main_video_stream(container)
             summaries = [_summarise(s) for s in container.streams]
             ticks = sorted(p.pts for p in container.demux(video) if p.pts is not None)
             tick = Fraction(video.time_base or 1)

@@ -62,6 +62,14 @@ class SourceInfo:
     passthrough: list[av.stream.Stream] = field(default_factory=list)
 
 
+def main_video_stream(container: av.container.InputContainer) -> av.VideoStream | None:
+    """The video to process: the first video stream that is not cover art (an "attached
+    picture", which MP4 and Matroska files may list before the video itself)."""
+    streams = container.streams.video
+    moving = [s for s in streams if not s.disposition & av.stream.Disposition.attached_pic]
+    return (moving or list(streams) or [None])[0]
+
+
 def natural_key(name: str) -> list[object]:
     """Sort key that puts frame2 before frame10."""
     return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name)]
@@ -89,10 +97,11 @@ class VideoFileSource:
             self._container = av.open(str(path))
         except (av.error.FFmpegError, UnicodeDecodeError) as exc:
             raise InputError(f"cannot read {path} as video: {ffmpeg_reason(exc)}") from exc
-        if not self._container.streams.video:
+        moving = main_video_stream(self._container)
+        if moving is None:
             self._container.close()
             raise InputError(f"no video stream in {path}")
-        self._stream = self._container.streams.video[0]
+        self._stream = moving
         self._stream.thread_type = "AUTO"
         self._passthrough = [] if video_only else [
             s for s in self._container.streams if s.type in ("audio", "subtitle")
