@@ -45,6 +45,17 @@ def test_upscale_writes_output_and_summary(lossless_clip: Path, tmp_path: Path) 
     assert "12 -> 24 frames" in output and "engine flow on cpu" in output
 
 
+def test_output_named_after_the_input_when_out_is_left_out(tmp_path: Path) -> None:
+    clip = write_clip(tmp_path / "walk.mkv", moving_frames(4, 64, 96))
+    exit_code, output = run_cli("upscale", clip)
+    assert exit_code == 0, output
+    assert (tmp_path / "walk_x2.mkv").is_file()
+    exit_code, output = run_cli("upscale", clip, "--fps", "60000/1001")
+    assert exit_code == 0 and (tmp_path / "walk_59.94fps.mkv").is_file()
+    exit_code, output = run_cli("upscale", clip)  # never replaced without --overwrite
+    assert exit_code == 2 and "output exists" in output
+
+
 def test_info_describes_streams(audio_clip: Path) -> None:
     code, output = run_cli("info", audio_clip)
     assert code == 0, output

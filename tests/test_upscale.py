@@ -273,6 +273,16 @@ def test_cover_art_listed_first_is_not_taken_for_the_video(tmp_path: Path) -> No
     assert upscale(UpscaleOptions(clip, tmp_path / "out.mp4")).frames_out == 8
 
 
+def test_default_output_sits_beside_the_input(tmp_path: Path) -> None:
+    from vidfuse import default_output
+
+    assert default_output(tmp_path / "a.mov") == tmp_path / "a_x2.mov"
+    assert default_output(tmp_path / "a.avi", 4) == tmp_path / "a_x4.mkv"
+    assert default_output(tmp_path / "a.mp4", fps=Fraction(24000, 1001)) == \
+        tmp_path / "a_23.98fps.mp4"
+    assert default_output(tmp_path) == tmp_path.with_name(f"{tmp_path.name}_x2")
+
+
 def test_interlaced_input_is_flagged(tmp_path: Path) -> None:
     clip = tmp_path / "tff.mp4"
     with av.open(str(clip), "w") as container:

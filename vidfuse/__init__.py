@@ -4,7 +4,7 @@ Python users call :func:`upscale` with an :class:`UpscaleOptions`; the ``vidfuse
 thin layer over the same functions.
 """
 
-from vidfuse.api import UpscaleOptions, UpscaleResult, upscale
+from vidfuse.api import UpscaleOptions, UpscaleResult, default_output, upscale
 from vidfuse.errors import VidfuseError
 from vidfuse.video.probe import MediaInfo, probe
 from vidfuse.video.writer import EncodeSettings
@@ -18,6 +18,7 @@ __all__ = [
     "UpscaleResult",
     "VidfuseError",
     "__version__",
+    "default_output",
     "probe",
     "upscale",
 ]

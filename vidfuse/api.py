@@ -29,6 +29,7 @@ from vidfuse.video.atomic import atomic_output
 from vidfuse.video.colour import has_alpha
 from vidfuse.video.reader import SourceInfo, open_source
 from vidfuse.video.writer import (
+    CONTAINERS,
     EncodeSettings,
     FrameDirectorySink,
     VideoFileSink,
@@ -231,6 +232,17 @@ def upscale(options: UpscaleOptions, observer: Observer | None = None,
         colourised=colour_counts.colourised,
         adapted=adapted,
     )
+
+
+def default_output(input: Path, factor: int = 2, fps: Fraction | None = None) -> Path:
+    """Where `vidfuse upscale` writes when not told: beside the input, named for the new rate
+    (clip.mp4 -> clip_x2.mp4, or clip_60fps.mp4 with ``fps``). An image folder gives a folder
+    of PNGs; a container vidfuse does not write (.avi, ...) gives .mkv."""
+    tag = f"{round(float(fps), 2):g}fps" if fps else f"x{factor}"
+    if input.is_dir():
+        return input.with_name(f"{input.name}_{tag}")
+    suffix = input.suffix if input.suffix.lower() in CONTAINERS else ".mkv"
+    return input.with_name(f"{input.stem}_{tag}{suffix}")
 
 
 def _warn_about_source(info: SourceInfo, observer: Observer) -> None:

@@ -28,7 +28,7 @@ from rich.progress import (
 from rich.table import Table
 
 from vidfuse import colourisers, engines
-from vidfuse.api import SilentObserver, UpscaleOptions, UpscaleResult, upscale
+from vidfuse.api import SilentObserver, UpscaleOptions, UpscaleResult, default_output, upscale
 from vidfuse.batch import DEFAULT_PATTERNS, FileResult, plan, run_batch
 from vidfuse.engines import Interpolator
 from vidfuse.errors import UsageError, VidfuseError
@@ -228,10 +228,11 @@ def upscale_command(
     input: Annotated[Path, typer.Argument(
         help="Video file, or a directory of images (png/jpg/tif, natural order).",
         show_default=False)],
-    out: Annotated[Path, typer.Option(
+    out: Annotated[Path | None, typer.Option(
         "--out", "-o",
-        help="Output .mp4/.mkv/.mov/.webm, or a directory path for numbered PNG frames.",
-        show_default=False)],
+        help="Output .mp4/.mkv/.mov/.webm, or a directory path for numbered PNG frames "
+             "(default: beside the input, clip.mp4 -> clip_x2.mp4 or clip_60fps.mp4).",
+        show_default=False)] = None,
     factor: Factor = 2,
     fps: Fps = None,
     engine: Engine = "auto",
@@ -274,7 +275,9 @@ def upscale_command(
 
     Examples:
 
-      vidfuse upscale clip.mp4 --out smooth.mp4              # 2x frame rate
+      vidfuse upscale clip.mp4                               # 2x: clip_x2.mp4
+
+      vidfuse upscale clip.mp4 --out smooth.mp4              # 2x, named
 
       vidfuse upscale clip.mp4 --out clip60.mp4 --fps 60     # any target rate
 
@@ -289,8 +292,9 @@ def upscale_command(
     observer = _ProgressObserver(quiet)
 
     def run() -> UpscaleResult:
+        target = out or default_output(input, factor, _fraction(fps, "--fps") if fps else None)
         options = _options(
-            input, out, factor, fps, engine, scene_threshold, codec, crf, preset, pix_fmt,
+            input, target, factor, fps, engine, scene_threshold, codec, crf, preset, pix_fmt,
             encoder_opt, no_audio, keyframe_every, colouriser, adapt, weights,
             colour_weights, device, overwrite=overwrite,
             image_fps=_fraction(input_fps, "--input-fps") if input_fps else None,

@@ -7,6 +7,7 @@ world size.
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import os
@@ -138,8 +139,12 @@ def train(config: TrainConfig) -> Path:
         (config.out / "config.json").write_text(json.dumps(asdict(config), default=str,
                                                            indent=2))
     if distributed:
-        # Without this barrier gloo sometimes aborts at shutdown while a peer is still
-        # finishing its last collective ("terminate called without an active exception").
+        # Gloo aborts some shutdowns ("terminate called without an active exception") when
+        # its worker threads still hold work at interpreter teardown: the DDP wrapper (its
+        # reducer keeps the process group and the last step's buckets) goes first, then all
+        # ranks meet, then the group is destroyed while the interpreter is fully alive.
+        del net, loss
+        gc.collect()
         dist.barrier()
         dist.destroy_process_group()
     return checkpoint
