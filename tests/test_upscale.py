@@ -342,6 +342,8 @@ def test_subtitles_are_kept_where_the_container_can_hold_them(tmp_path: Path) ->
             av.open(str(srt)) as subs:
         streams = {id(s): dst.add_stream_from_template(s)
                    for s in (video.streams.video[0], subs.streams[0])}
+        # Styled (ASS) subtitles render with fonts the file carries as attachments.
+        dst.add_attachment(name="Title.ttf", mimetype="font/ttf", data=b"font bytes" * 50)
         for src in (subs, video):
             for packet in src.demux():
                 if packet.dts is not None:
@@ -352,8 +354,12 @@ def test_subtitles_are_kept_where_the_container_can_hold_them(tmp_path: Path) ->
     with av.open(str(out)) as container:
         cues = [(bytes(p), float(p.pts * p.time_base)) for p in container.demux(subtitles=0)
                 if p.size]
+        fonts = [(s.name, s.mimetype, bytes(s.data)) for s in container.streams
+                 if s.type == "attachment"]
     assert cues == [(b"Hello world", 0.08)]
+    assert fonts == [("Title.ttf", "font/ttf", b"font bytes" * 50)]
     observer = RecordingObserver()
 
     upscale(UpscaleOptions(clip, tmp_path / "out.mp4"), observer)
     assert any("dropping srt subtitles" in w for w in observer.warnings)
+    assert any("dropping 1 attachment (Title.ttf)" in w for w in observer.warnings)

@@ -37,6 +37,15 @@ _TECHNICAL_TAGS = {"major_brand", "minor_version", "compatible_brands", "encoder
 _VIDEO_TAGS = {"language", "title"}
 
 
+@dataclass(frozen=True)
+class Attachment:
+    """A file inside the container, copied whole (Matroska writes them into its header)."""
+
+    name: str
+    mimetype: str
+    data: bytes
+
+
 @dataclass
 class SourceInfo:
     """What the rest of the pipeline needs to know about an input before frames flow."""
@@ -59,6 +68,8 @@ class SourceInfo:
     # Descriptive tags to carry over (title, date, ...), of the file and of its video stream.
     tags: dict[str, str] = field(default_factory=dict)
     video_tags: dict[str, str] = field(default_factory=dict)
+    # Files carried inside the container (fonts for styled subtitles, cover art).
+    attachments: list[Attachment] = field(default_factory=list)
     passthrough: list[av.stream.Stream] = field(default_factory=list)
 
 
@@ -151,6 +162,9 @@ class VideoFileSource:
             video_tags={k: v for k, v in self._stream.metadata.items()
                         if k.lower() in _VIDEO_TAGS},
             passthrough=self._passthrough,
+            attachments=[] if video_only else [
+                Attachment(s.name, s.mimetype, bytes(s.data))
+                for s in self._container.streams if s.type == "attachment"],
         )
 
     def route_packets(self, sink: PacketSink) -> None:

@@ -14,7 +14,7 @@ import numpy as np
 from vidfuse.errors import OutputError, UsageError, ffmpeg_reason
 from vidfuse.picture import Picture
 from vidfuse.video.colour import HDR_TRANSFERS, bit_depth, picture_to_frame, to_rgb
-from vidfuse.video.reader import SourceInfo
+from vidfuse.video.reader import Attachment, SourceInfo
 
 CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mkv": "matroska", ".mov": "mov", ".webm": "webm"}
 CODECS = ("libx264", "libx265", "libsvtav1", "libvpx-vp9", "ffv1")
@@ -143,6 +143,7 @@ class VideoFileSink:
             self._transcoders: dict[int, _AudioTranscoder] = {}
             if settings.keep_audio:
                 self._add_passthrough(fmt, info.passthrough, warn)
+                self._add_attachments(fmt, info.attachments, warn)
         except BaseException:
             self._container.close()
             raise
@@ -196,6 +197,19 @@ class VideoFileSink:
                 self._copies[source.index] = self._container.add_stream_from_template(source)
             else:
                 warn(f"dropping {name} subtitles: {fmt} cannot hold them (use .mkv)")
+
+    def _add_attachments(self, fmt: str, attachments: list[Attachment], warn: Warn) -> None:
+        if not attachments:
+            return
+        if fmt != "matroska":
+            names = ", ".join(a.name for a in attachments)
+            count = f"{len(attachments)} attachment" + ("s" if len(attachments) > 1 else "")
+            warn(f"dropping {count} ({names}): only .mkv holds them; styled subtitles may "
+                 "lose their fonts")
+            return
+        for attachment in attachments:
+            self._container.add_attachment(attachment.name, attachment.mimetype,
+                                           attachment.data)
 
     def packet(self, packet: av.Packet) -> None:
         """Copy (or re-encode) one audio/subtitle packet from the input."""
@@ -297,6 +311,19 @@ class FrameDirectorySink:
             directory.mkdir()
         except OSError as exc:
             raise OutputError(f"cannot create {path}: {exc.strerror}") from exc
+
+    def _add_attachments(self, fmt: str, attachments: list[Attachment], warn: Warn) -> None:
+        if not attachments:
+            return
+        if fmt != "matroska":
+            names = ", ".join(a.name for a in attachments)
+            count = f"{len(attachments)} attachment" + ("s" if len(attachments) > 1 else "")
+            warn(f"dropping {count} ({names}): only .mkv holds them; styled subtitles may "
+                 "lose their fonts")
+            return
+        for attachment in attachments:
+            self._container.add_attachment(attachment.name, attachment.mimetype,
+                                           attachment.data)
 
     def packet(self, packet: av.Packet) -> None:
         """PNG frames have nowhere to put audio or subtitles."""
