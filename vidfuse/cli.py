@@ -181,7 +181,8 @@ PixFmt = Annotated[str | None, typer.Option(
     show_default=False)]
 EncoderOpt = Annotated[list[str] | None, typer.Option(
     help="Extra encoder option key=value, repeatable (e.g. tune=film).", show_default=False)]
-NoAudio = Annotated[bool, typer.Option("--no-audio", help="Drop audio, subtitles and attachments (fonts).")]
+NoAudio = Annotated[bool, typer.Option(
+    "--no-audio", help="Drop audio, subtitles and attachments (fonts).")]
 KeyframeEvery = Annotated[int | None, typer.Option(
     help="Fusion, simulated from a colour video: keep the colour of every N-th frame, "
          "rebuild the rest from luma (research and evaluation).",
