@@ -15,6 +15,7 @@ import pytest
 import torch
 from clips import moving_frames, texture
 
+from vidfuse.engines import build_engine
 from vidfuse.engines.convlstm import RecurrentInterpolator
 from vidfuse.engines.flow import FlowInterpolator
 from vidfuse.errors import UsageError
@@ -57,12 +58,14 @@ def bank(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_untrained_network_is_the_classical_flow_engine() -> None:
-    """Its zero output layer must start training from exactly what `flow` makes."""
-    frames = pictures(3, 96, 128, step=(4, 2))
+    """Its zero output layer must start training from exactly what `flow` makes, along a
+    shot (where both apply the acceleration the neighbouring frames show)."""
+    frames = pictures(7, 96, 128, step=(4, 2))
     ts = [0.25, 0.5]
-    learned = RecurrentInterpolator("cpu", weights=_fresh_weights()).interpolate(
-        frames[0], frames[2], ts)
-    classical = FlowInterpolator("cpu").interpolate(frames[0], frames[2], ts)
+    engines = RecurrentInterpolator("cpu", weights=_fresh_weights()), FlowInterpolator("cpu")
+    learned, classical = ([made for i in (0, 2, 4) for made in engine.interpolate(
+        frames[i], frames[i + 2], ts, frames[i + 4] if i + 4 < len(frames) else None)]
+        for engine in engines)
     assert psnr(frames[1].y[8:-8, 8:-8], learned[1].y[8:-8, 8:-8]) > 35
     for made, reference in zip(learned, classical, strict=True):
         for plane in ("y", "u", "v"):
@@ -101,7 +104,7 @@ def test_fast_cpu_renderer_matches_the_training_renderer(bank: Path) -> None:
     engine = RecurrentInterpolator("cpu", weights=weights)
     flows = batch["flows"][0].numpy().transpose(0, 1, 3, 4, 2)  # gap, direction, h, w, xy
     known = [(a, b, flows[0, 0]), (b, a, flows[0, 1]), (b, after, flows[1, 0])]
-    engine._flows.flows = lambda pairs: [  # type: ignore[method-assign]
+    engine._motion.flows.flows = lambda pairs: [  # type: ignore[method-assign]
         next(flow for i, j, flow in known if i is x and j is y) for x, y in pairs]
     # The first gap of a training sequence: acceleration known at b (from the next gap), not
     # at a, as for the engine at the start of a shot.
@@ -165,15 +168,17 @@ def test_two_process_ddp_training_keeps_ranks_identical(bank: Path, tmp_path: Pa
     assert len(checksums) == 2 and checksums[0] == checksums[1]
 
 
-def test_shipped_network_follows_accelerating_motion() -> None:
+@pytest.mark.parametrize("engine_name", ["flow", "convlstm"])
+def test_engines_follow_accelerating_motion(engine_name: str) -> None:
     """A pan speeding up (position 0.5·i² pixels at frame i): the straight line between
     frames 2 and 4 misses frame 3 by half a pixel; the acceleration seen from frame 0 and
-    frame 6 brings the learned engine closer than without them."""
+    frame 6 brings both engines (the learned one with its shipped weights) closer than
+    without them."""
     base = cv2.GaussianBlur(texture(96, 160, seed=3), (0, 0), 1.0)
     frames = [cv2.warpAffine(base, np.float32([[1, 0, 0.5 * i * i], [0, 1, 0]]), (128, 64),
                              flags=cv2.INTER_CUBIC) for i in range(7)]
     pictures = as_pictures(frames)
-    engine = RecurrentInterpolator("cpu")
+    engine = build_engine(engine_name, "cpu")
     alone = engine.interpolate(pictures[2], pictures[4], [0.5])[0]
     engine.reset()
     engine.interpolate(pictures[0], pictures[2], [0.5], pictures[4])

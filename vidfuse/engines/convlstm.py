@@ -1,20 +1,17 @@
 """The learned engine: DIS flow refined by the trained recurrent network (`vidfuse.nets`).
 
-Per pair: classical flow on luma, between the two frames and on to the frame after (looked
-ahead to; its flow is reused as the next pair's forward flow, so a pair still costs two DIS
-runs), plus the flow back to the frame before from the previous pair. From these, each
-frame's acceleration. The network digests the pair at about 160 pixels across and updates its
-ConvLSTM memory. Per instant: it weighs the acceleration shifts and corrects the
-intermediate flows, the blending mask and low-frequency luma; `vidfuse.render` warps the
-full-resolution planes with the corrected flows. Memory and motion history are cleared at
-scene cuts.
+Per pair: classical flow on luma both ways and each frame's acceleration, as the `flow`
+engine measures them (`vidfuse.motion.MotionTracker`). The network digests the pair at
+about 160 pixels across and updates its ConvLSTM memory. Per instant: it weighs the
+acceleration shifts and corrects the intermediate flows, the blending mask and low-frequency
+luma; `vidfuse.render` warps the full-resolution planes with the corrected flows. Memory and
+motion history are cleared at scene cuts.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -22,13 +19,7 @@ import numpy as np
 import torch
 
 from vidfuse.engines import register
-from vidfuse.motion import (
-    FlowEstimator,
-    acceleration,
-    acceleration_shift,
-    intermediate_flows,
-    resize_flow,
-)
+from vidfuse.motion import MotionTracker, acceleration_shift, intermediate_flows, resize_flow
 from vidfuse.nets.convlstm import State
 from vidfuse.nets.interpolator import net_divisor
 from vidfuse.nets.tensors import image_array, image_tensor
@@ -44,16 +35,6 @@ from vidfuse.weights import NETWORKS, load_network
 INFERENCE_NET_WIDTH = 160
 
 
-@dataclass
-class _Motion:
-    """Flows measured for the last pair, kept for the next one."""
-
-    end: Picture  # the pair's second frame: the next pair's first
-    backward: np.ndarray  # flow from ``end`` back to the pair's first frame
-    # The frame looked ahead to (the next pair's second) and the flow from ``end`` to it.
-    ahead: tuple[Picture, np.ndarray] | None
-
-
 @register("convlstm", "learned: DIS flow refined by a trained ConvLSTM U-Net (weights "
                       f"'{NETWORKS['interp'][1]}')")
 class RecurrentInterpolator:
@@ -64,18 +45,19 @@ class RecurrentInterpolator:
         # channels_last: the same arithmetic, ~1.6x faster convolutions on CPU (measured).
         self._model = load_network("interp", weights).to(device,
                                                          memory_format=torch.channels_last)
-        self._flows = FlowEstimator()
+        self._motion = MotionTracker()
         self._renderer = WarpRenderer()
         self._state: State | None = None
-        self._motion: _Motion | None = None
 
     def reset(self) -> None:
         self._state = None
-        self._motion = None
+        self._motion.reset()
 
     def interpolate(self, a: Picture, b: Picture, ts: Sequence[float],
                     after: Picture | None = None) -> list[Picture]:
-        forward, backward, accel_a, accel_b = self._measure(a, b, after)
+        motion = self._motion.measure(a, b, after)
+        forward, backward, accel_a, accel_b = (motion.forward, motion.backward,
+                                               motion.accel_a, motion.accel_b)
         divisor = net_divisor(a.width, INFERENCE_NET_WIDTH)
         size = (math.ceil(a.width / divisor), math.ceil(a.height / divisor))
         tensors = [image_tensor(array, self.device) for array in (
@@ -97,24 +79,6 @@ class RecurrentInterpolator:
                     a, b, flow_ta, flow_tb, image_array(refinement.mask)[..., 0],
                     image_array(refinement.residual)[..., 0]))
         return results
-
-    def _measure(self, a: Picture, b: Picture, after: Picture | None
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Flows a->b and b->a and the accelerations at a and b (zero where the frame before
-        a or after b is unknown), at flow resolution."""
-        known = self._motion if self._motion is not None and self._motion.end.y is a.y else None
-        reuse = known is not None and known.ahead is not None and known.ahead[0].y is b.y
-        wanted = [(b, a), *([] if reuse else [(a, b)]),
-                  *([(b, after)] if after is not None else [])]
-        backward, *rest = self._flows.flows(wanted)
-        forward = known.ahead[1] if reuse else rest.pop(0)  # type: ignore[union-attr]
-        ahead = rest.pop(0) if after is not None else None
-        self._motion = _Motion(b, backward, (after, ahead) if after is not None else None)
-        still = np.zeros_like(forward)
-        accel_a = acceleration(forward, known.backward) if known is not None else still
-        accel_b = acceleration(backward, ahead) if ahead is not None else still
-        return forward, backward, accel_a, accel_b
-
 
 def _corrections(delta: torch.Tensor, gate: torch.Tensor, shift: np.ndarray) -> np.ndarray:
     """The network's flow correction plus its share of the acceleration shift, at the

@@ -12,8 +12,8 @@ luma residual. The ConvLSTM carries what it learned about the motion from pair t
 synthesis then warps the full-resolution frames with the corrected flows, so every output
 pixel is a moved input pixel (plus a smooth residual), never one painted from scratch.
 
-The output layer starts at zero: an untrained network is the classical `flow` engine plus
-half of the acceleration shift, and training can only move it from there.
+The output layer starts at zero: an untrained network is the classical `flow` engine (which
+applies half of each acceleration shift), and training can only move it from there.
 """
 
 from __future__ import annotations
@@ -24,7 +24,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vidfuse.motion import acceleration, acceleration_shift, intermediate_flows
+from vidfuse.motion import (
+    ACCELERATION_SHARE,
+    acceleration,
+    acceleration_shift,
+    intermediate_flows,
+)
 from vidfuse.nets.blocks import conv, zero_head
 from vidfuse.nets.convlstm import ConvLSTMCell, State
 from vidfuse.nets.warp import backward_warp, grow_flow, shrink_flow, visibility
@@ -32,11 +37,6 @@ from vidfuse.nets.warp import backward_warp, grow_flow, shrink_flow, visibility
 NET_WIDTH = 320
 _FLOW_NORM = 8.0  # flows enter the network in units of 8 net pixels
 _WEIGHT_FLOOR = 1e-3
-# The share of the acceleration shift an untrained network applies. Measured on all five
-# clips (luma PSNR, shift x 0 / 0.5 / 1): half never scored below none (+0.04 to +0.93 dB);
-# the full shift was best on the training clips (Megamind +0.55 dB over half) but lost
-# 0.22 dB on bikes, a validation clip, so this choice saw the validation clips.
-_GATE_PRIOR = 0.5
 
 
 def net_divisor(width: int, net_width: int = NET_WIDTH) -> int:
@@ -115,7 +115,7 @@ class RecurrentFlowRefiner(nn.Module):
         to_a, to_b = intermediate_flows(context.forward, context.backward, t)
         shift_a = acceleration_shift(context.accel_a, t)
         shift_b = acceleration_shift(context.accel_b, t)
-        to_a, to_b = to_a + _GATE_PRIOR * shift_a, to_b + _GATE_PRIOR * shift_b
+        to_a, to_b = to_a + ACCELERATION_SHARE * shift_a, to_b + ACCELERATION_SHARE * shift_b
         warped_a = backward_warp(context.luma_a, to_a)
         warped_b = backward_warp(context.luma_b, to_b)
         # Where the two flows disagree (occlusion, or just DIS noise): evidence for the
