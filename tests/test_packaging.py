@@ -48,3 +48,27 @@ def test_package_manifest_lists_every_shipped_file_with_its_checksum() -> None:
         assert path is not None and sha256(path) == entry.sha256
         assert path.stat().st_size == entry.size
     assert all(hub.verify()[name] for name in shipped)
+
+
+def test_the_classical_path_never_imports_torch(lossless_clip: Path, tmp_path: Path) -> None:
+    # torch costs a second and ~190 MB before any work: only the learned models need it.
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from vidfuse import UpscaleOptions, upscale\n"
+        "from vidfuse.cli import app  # the CLI's help lists every engine\n"
+        f"upscale(UpscaleOptions(Path({str(lossless_clip)!r}),\n"
+        f"                       Path({str(tmp_path)!r}) / 'o.mp4'))\n"
+        "print('torch' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
+
+
+def test_help_names_the_weights_each_learned_model_loads() -> None:
+    from vidfuse import colourisers, engines
+
+    assert f"'{NETWORKS['interp'][1]}'" in engines.available()["convlstm"]
+    assert f"'{NETWORKS['colour'][1]}'" in colourisers.available()["ae"]

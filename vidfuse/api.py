@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from vidfuse.colourisers import Colouriser, build_colouriser
-from vidfuse.device import resolve_device
 from vidfuse.engines import Interpolator, build_engine
 from vidfuse.errors import UsageError
 from vidfuse.fusion import DEFAULT_ADAPT_STEPS, FusionCounts, check_input, colourise_stream
@@ -283,7 +282,7 @@ Models = tuple[Interpolator, "Colouriser | None"]
 
 def build_models(options: UpscaleOptions) -> Models:
     """The engine and (in fusion mode) the colouriser that ``options`` ask for."""
-    device = resolve_device(options.device)
+    device = options.device  # resolved by the registry, and only where it matters
     engine = build_engine(options.engine, device,
                           resolve(options.weights, "interp") if options.weights else None)
     if not options.fusion:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from vidfuse.picture import Picture
-from vidfuse.registry import Registry
+from vidfuse.registry import Builtin, Registry
 
 
 class Colouriser(Protocol):
@@ -25,14 +25,19 @@ class Colouriser(Protocol):
         ...
 
 
-def _load_builtin() -> None:
-    from vidfuse.colourisers import flow_warp, learned, nearest  # noqa: F401
-
-
 # What `--colouriser auto` runs: the best on benchmarks/colour_quality.py's validation clips.
 AUTO_COLOURISER = "ae"
 
-COLOURISERS: Registry[Colouriser] = Registry("colouriser", _load_builtin, AUTO_COLOURISER)
+COLOURISERS: Registry[Colouriser] = Registry("colouriser", {
+    "ae": Builtin("vidfuse.colourisers.learned:AutoencoderColouriser",
+                  "learned: warped keyframe colour corrected by an encoder-decoder (weights "
+                  "'colour-ae')", learned=True),
+    "flow": Builtin("vidfuse.colourisers.flow_warp:FlowWarpColouriser",
+                    "keyframe chroma warped by DIS optical flow, confidence-weighted "
+                    "(baseline)"),
+    "nearest": Builtin("vidfuse.colourisers.nearest:NearestKeyframeColouriser",
+                       "chroma of the nearer keyframe, unmoved (baseline)"),
+}, AUTO_COLOURISER)
 register = COLOURISERS.register
 available = COLOURISERS.available
 build_colouriser = COLOURISERS.build

@@ -6,12 +6,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from vidfuse.colourisers import register
 from vidfuse.colourisers.alignment import KeyframeAligner, temporal_weight, with_chroma
 from vidfuse.picture import Picture
 
 
-@register("flow", "keyframe chroma warped by DIS optical flow, confidence-weighted (baseline)")
 class FlowWarpColouriser:
     name = "flow"
 

@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from vidfuse.colourisers import register
 from vidfuse.colourisers.alignment import (
     AlignedKeyframe,
     KeyframeAligner,
@@ -19,11 +18,9 @@ from vidfuse.colourisers.alignment import (
 from vidfuse.nets.interpolator import net_divisor
 from vidfuse.nets.tensors import image_array, image_tensor
 from vidfuse.picture import Picture
-from vidfuse.weights import NETWORKS, load_network
+from vidfuse.weights import load_network
 
 
-@register("ae", f"learned: warped keyframe colour corrected by an encoder-decoder (weights "
-                f"'{NETWORKS['colour'][1]}')")
 class AutoencoderColouriser:
     name = "ae"
 

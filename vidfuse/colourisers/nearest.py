@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from vidfuse.colourisers import register
 from vidfuse.picture import Picture
 
 
-@register("nearest", "chroma of the nearer keyframe, unmoved (baseline)")
 class NearestKeyframeColouriser:
     name = "nearest"
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from vidfuse.picture import Picture
-from vidfuse.registry import Registry
+from vidfuse.registry import Builtin, Registry
 
 
 class Interpolator(Protocol):
@@ -35,16 +35,19 @@ class Interpolator(Protocol):
         ...
 
 
-def _load_builtin() -> None:
-    # Imported lazily so this module and the engines that register into it form no cycle.
-    from vidfuse.engines import blend, convlstm, flow  # noqa: F401
-
-
 # What `--engine auto` (the default) runs. The learned engine takes over only once
 # benchmarks/quality.py and benchmarks/speed.py show it beating the classical ones.
 AUTO_ENGINE = "flow"
 
-ENGINES: Registry[Interpolator] = Registry("engine", _load_builtin, AUTO_ENGINE)
+ENGINES: Registry[Interpolator] = Registry("engine", {
+    "blend": Builtin("vidfuse.engines.blend:BlendInterpolator",
+                     "linear cross-fade of the two neighbours (fast, ghosts on motion)"),
+    "convlstm": Builtin("vidfuse.engines.convlstm:RecurrentInterpolator",
+                        "learned: DIS flow refined by a trained ConvLSTM U-Net (weights "
+                        "'interp-convlstm')", learned=True),
+    "flow": Builtin("vidfuse.engines.flow:FlowInterpolator",
+                    "OpenCV DIS optical flow, bidirectional warping along quadratic motion"),
+}, AUTO_ENGINE)
 register = ENGINES.register
 available = ENGINES.available
 build_engine = ENGINES.build

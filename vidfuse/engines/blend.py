@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from vidfuse.engines import register
 from vidfuse.picture import Picture
 
 
-@register("blend", "linear cross-fade of the two neighbours (fast, ghosts on motion)")
 class BlendInterpolator:
     name = "blend"
 

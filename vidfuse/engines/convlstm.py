@@ -18,14 +18,13 @@ import cv2
 import numpy as np
 import torch
 
-from vidfuse.engines import register
 from vidfuse.motion import MotionTracker, acceleration_shift, intermediate_flows, resize_flow
 from vidfuse.nets.convlstm import State
 from vidfuse.nets.interpolator import net_divisor
 from vidfuse.nets.tensors import image_array, image_tensor
 from vidfuse.picture import Picture
 from vidfuse.render import WarpRenderer
-from vidfuse.weights import NETWORKS, load_network
+from vidfuse.weights import load_network
 
 # The network was trained at about 320 pixels across (NET_WIDTH) but runs at about 160: its
 # corrections are smooth, and at 720p this halves the engine's time (49.5 -> 23.5 ms a
@@ -35,8 +34,6 @@ from vidfuse.weights import NETWORKS, load_network
 INFERENCE_NET_WIDTH = 160
 
 
-@register("convlstm", "learned: DIS flow refined by a trained ConvLSTM U-Net (weights "
-                      f"'{NETWORKS['interp'][1]}')")
 class RecurrentInterpolator:
     name = "convlstm"
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from vidfuse.engines import register
 from vidfuse.motion import (
     ACCELERATION_SHARE,
     MotionTracker,
@@ -30,7 +29,6 @@ from vidfuse.picture import Picture
 from vidfuse.render import WarpRenderer
 
 
-@register("flow", "OpenCV DIS optical flow, bidirectional warping along quadratic motion")
 class FlowInterpolator:
     name = "flow"
 
