@@ -13,7 +13,7 @@ from clips import moving_frames, write_clip
 from test_cli import assert_one_line_error, run_cli
 
 from vidfuse.colourisers import build_colouriser
-from vidfuse.fusion import MAX_GAP, FusionCounts, colourise_stream
+from vidfuse.fusion import MAX_GAP, FusionCounts, colourise_stream, steadied
 from vidfuse.keyframes import EveryNthKeyframe
 from vidfuse.metrics import psnr
 from vidfuse.picture import Picture
@@ -240,3 +240,19 @@ def test_adapt_needs_the_learned_colouriser(scene: dict, tmp_path: Path) -> None
     assert code == 2
     assert_one_line_error(output, "--adapt fine-tunes the learned colouriser (ae)")
     assert not out.exists()
+
+
+def test_static_pixels_keep_half_their_colour_and_moving_ones_their_own() -> None:
+    # Left half: the scene did not move, yet the colouriser changed its colour (flicker).
+    # Right half: the luma changed, so the new colour is the scene's own.
+    luma = np.full((8, 16), 100, np.uint8)
+    earlier = Picture(luma, np.full((4, 8), 120, np.uint8), np.full((4, 8), 140, np.uint8),
+                      8, 0.0)
+    moved = luma.copy()
+    moved[:, 8:] = 180
+    later = Picture(moved, np.full((4, 8), 100, np.uint8), np.full((4, 8), 160, np.uint8),
+                    8, 0.04)
+    made = steadied(later, earlier)
+    assert made.y is later.y  # luma is never touched
+    assert (made.u[:, :4] == 110).all() and (made.v[:, :4] == 150).all()
+    assert (made.u[:, 4:] == 100).all() and (made.v[:, 4:] == 160).all()
