@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -61,6 +62,17 @@ def test_info_describes_streams(audio_clip: Path) -> None:
     assert code == 0, output
     for fragment in ("h264 96x64", "25.000 fps average (constant)", "50", "aac", "48000 Hz"):
         assert fragment in output
+
+
+def test_info_json_is_for_scripts(audio_clip: Path) -> None:
+    code, output = run_cli("info", audio_clip, "--json")
+    assert code == 0, output
+    facts = json.loads(output)
+    assert (facts["width"], facts["height"], facts["frame_count"]) == (96, 64, 50)
+    assert facts["average_fps"] == 25 and facts["variable_frame_rate"] is False
+    assert facts["pixel_aspect"] == "1" and facts["display_aspect"] == 1.5
+    assert [s["kind"] for s in facts["streams"]] == ["video", "audio"]
+    assert facts["colour"]["matrix"] == 1
 
 
 @pytest.fixture(scope="module")

@@ -536,9 +536,14 @@ def eval_command(
 def info_command(
     input: Annotated[Path, typer.Argument(help="Video file or image directory.",
                                           show_default=False)],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the facts as JSON, for "
+                                                         "scripts.")] = False,
 ) -> None:
     """Show streams, size, frame rate (and whether it varies), frame count, colour and audio."""
     media = _guarded(lambda: probe(input))
+    if as_json:
+        out.print_json(json.dumps(media.as_dict()))
+        return
     table = Table(show_header=False, box=None)
     table.add_row("file", str(media.path))
     table.add_row("container", media.container)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
@@ -51,6 +51,13 @@ class MediaInfo:
     def display_aspect(self) -> float:
         """Width over height as shown, after players stretch anamorphic pixels."""
         return self.width * float(self.pixel_aspect) / self.height
+
+    def as_dict(self) -> dict[str, object]:
+        """Plain JSON-ready facts (`vidfuse info --json`)."""
+        facts = asdict(self)
+        facts.update(path=str(self.path), pixel_aspect=str(self.pixel_aspect),
+                     display_aspect=round(self.display_aspect, 4))
+        return facts
 
     @property
     def audio_streams(self) -> list[StreamSummary]:
