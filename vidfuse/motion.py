@@ -157,6 +157,9 @@ class MotionTracker:
         self._end = self._backward = self._ahead = None
 
     def measure(self, a: Picture, b: Picture, after: Picture | None) -> PairMotion:
+        """The motion of the pair a -> b; ``after`` is the frame that follows b in the same
+        shot (None at a cut or the end). Acceleration at a is known only when the previous
+        call measured the pair that ends at a."""
         continues = self._end is not None and self._end.y is a.y
         reuse = continues and self._ahead is not None and self._ahead[0].y is b.y
         wanted = [(b, a), *([] if reuse else [(a, b)]),
