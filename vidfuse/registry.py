@@ -65,9 +65,7 @@ class Registry(Generic[T]):
         an explicit GPU is still checked, so a missing one is an error either way.
         """
         name = self.resolve(name)
-        factory = self._factory(name)
-        learned = (self._factories[name][2] if name in self._factories
-                   else self._builtins[name].learned)
+        factory, learned = self._factory(name)
         device = "cpu" if not learned and device.strip().lower() == "auto" else \
             resolve_device(device)
         if weights is None:
@@ -77,12 +75,15 @@ class Registry(Generic[T]):
                              f"learned {self._kind})")
         return factory(device, weights=weights)  # type: ignore[call-arg]
 
-    def _factory(self, name: str) -> Callable[..., T]:
+    def _factory(self, name: str) -> tuple[Callable[..., T], bool]:
+        """The factory called ``name`` (importing a built-in's module now) and whether it
+        is learned."""
         if name in self._factories:
-            return self._factories[name][0]
+            factory, _, learned = self._factories[name]
+            return factory, learned
         if name not in self._builtins:
             raise UsageError(f"unknown {self._kind} '{name}' "
                              f"(available: {', '.join(self.available())})")
-        module, attribute = self._builtins[name].target.split(":")
-        factory: Callable[..., T] = getattr(importlib.import_module(module), attribute)
-        return factory
+        builtin = self._builtins[name]
+        module, attribute = builtin.target.split(":")
+        return getattr(importlib.import_module(module), attribute), builtin.learned

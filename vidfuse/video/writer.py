@@ -221,7 +221,8 @@ class VideoFileSink:
             self._mux(self._transcoders[index].encode(packet))
 
     def _mux(self, packets: list[av.Packet]) -> None:
-        # Called from the decode thread: a failure here is the output's, not the input's.
+        # Runs on the muxing thread, but its failure surfaces where the next packet is
+        # submitted, inside the decoder's loop: raised as the output's error, not the input's.
         try:
             self._container.mux(packets)
         except av.error.FFmpegError as exc:
@@ -311,19 +312,6 @@ class FrameDirectorySink:
             directory.mkdir()
         except OSError as exc:
             raise OutputError(f"cannot create {path}: {exc.strerror}") from exc
-
-    def _add_attachments(self, fmt: str, attachments: list[Attachment], warn: Warn) -> None:
-        if not attachments:
-            return
-        if fmt != "matroska":
-            names = ", ".join(a.name for a in attachments)
-            count = f"{len(attachments)} attachment" + ("s" if len(attachments) > 1 else "")
-            warn(f"dropping {count} ({names}): only .mkv holds them; styled subtitles may "
-                 "lose their fonts")
-            return
-        for attachment in attachments:
-            self._container.add_attachment(attachment.name, attachment.mimetype,
-                                           attachment.data)
 
     def packet(self, packet: av.Packet) -> None:
         """PNG frames have nowhere to put audio or subtitles."""
