@@ -51,3 +51,14 @@ def test_target_rate_keeps_duration_and_places_by_timestamp(rate_in: Fraction,
 def test_target_rate_reuses_input_frames_that_coincide() -> None:
     slots = place(RateSchedule(Fraction(50), start=1.0), [1.0, 1.04, 1.08], 0.04)
     assert [(i, t) for i, t, _ in slots] == [(0, 0), (0, 0.5), (1, 0), (1, 0.5), (2, 0), (2, 0)]
+
+
+def test_filling_gaps_keeps_the_rate_across_dropped_frames() -> None:
+    # Frame 1 was dropped as a repeat (vidfuse.dedup): its gap gets twice the new frames.
+    times = [0.0, 0.08, 0.12]
+    filled = place(FactorSchedule(2, Fraction(25), Fraction(1, 12800), fill_gaps=True),
+                   times, 0.04)
+    assert [s[1] for s in filled] == [0, 0.25, 0.5, 0.75, 0, 0.5, 0, 0]
+    assert np.allclose([s[2] for s in filled], np.arange(8) * 0.02)
+    kept = place(FactorSchedule(2, Fraction(25), Fraction(1, 12800)), times, 0.04)
+    assert np.allclose([s[2] for s in kept], [0, 0.04, 0.08, 0.1, 0.12, 0.14])  # as it was

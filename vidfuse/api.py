@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from vidfuse.colourisers import Colouriser, build_colouriser
+from vidfuse.dedup import DEFAULT_REPEAT_THRESHOLD, drop_repeats
 from vidfuse.engines import Interpolator, build_engine
 from vidfuse.errors import UsageError
 from vidfuse.fusion import DEFAULT_ADAPT_STEPS, FusionCounts, check_input, colourise_stream
@@ -52,6 +53,9 @@ class UpscaleOptions:
     fps: Fraction | None = None
     engine: str = "auto"
     scene_threshold: float = DEFAULT_SCENE_THRESHOLD
+    # Drop frames that repeat the previous one and interpolate across them (vidfuse.dedup).
+    dedup: bool = False
+    dedup_threshold: float = DEFAULT_REPEAT_THRESHOLD
     device: str = "auto"
     overwrite: bool = False
     image_fps: Fraction | None = None
@@ -91,6 +95,8 @@ class UpscaleOptions:
         if self.grey and not sources:
             raise UsageError("--grey needs colour from --reference, --keyframes or "
                              "--keyframe-every")
+        if self.dedup_threshold < 0:
+            raise UsageError(f"--dedup-threshold must be 0 or more, not {self.dedup_threshold}")
         if self.adapt is not None and self.adapt < 0:
             raise UsageError(f"--adapt takes a number of steps (0 disables), not {self.adapt}")
         if self.keyframe_every is not None and self.keyframe_every < 2:
@@ -130,6 +136,7 @@ class UpscaleResult:
     interpolated: int
     scene_cuts: int
     seconds: float
+    repeats: int = 0
     keyframes: int = 0
     colourised: int = 0
     adapted: AdaptReport | None = None
@@ -206,6 +213,8 @@ def upscale(options: UpscaleOptions, observer: Observer | None = None,
                 if keys is not None and colouriser is not None:
                     pictures = colourise_stream(pictures, keys, colouriser, cuts,
                                                 colour_counts, options.grey)
+                if options.dedup:
+                    pictures = drop_repeats(pictures, counts, options.dedup_threshold)
                 for picture in convert_frame_rate(pictures, engine, schedule, cuts, counts):
                     encoder.submit(partial(sink.write, picture))
                     observer.advanced(counts)
@@ -222,11 +231,12 @@ def upscale(options: UpscaleOptions, observer: Observer | None = None,
         output=options.output,
         engine=engine.name,
         device=engine.device,
-        frames_in=counts.frames_in,
+        frames_in=counts.frames_read,
         frames_out=counts.frames_out,
         interpolated=counts.interpolated,
         scene_cuts=counts.scene_cuts,
         seconds=time.perf_counter() - started,
+        repeats=counts.repeats,
         keyframes=colour_counts.keyframes,
         colourised=colour_counts.colourised,
         adapted=adapted,
@@ -308,7 +318,8 @@ def _keyframe_source(options: UpscaleOptions, info: SourceInfo) -> KeyframeSourc
 def _schedule(options: UpscaleOptions, info: SourceInfo) -> Schedule:
     if options.fps is not None:
         return RateSchedule(options.fps, start=info.start_time)
-    return FactorSchedule(options.factor, info.frame_rate, info.time_base)
+    return FactorSchedule(options.factor, info.frame_rate, info.time_base,
+                          fill_gaps=options.dedup)
 
 
 def _open_sink(options: UpscaleOptions, info: SourceInfo, schedule: Schedule, temp: Path,

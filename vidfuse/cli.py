@@ -30,6 +30,7 @@ from rich.table import Table
 from vidfuse import colourisers, engines
 from vidfuse.api import SilentObserver, UpscaleOptions, UpscaleResult, default_output, upscale
 from vidfuse.batch import DEFAULT_PATTERNS, FileResult, plan, run_batch
+from vidfuse.dedup import DEFAULT_REPEAT_THRESHOLD, MAX_REPEATS
 from vidfuse.engines import Interpolator
 from vidfuse.errors import UsageError, VidfuseError
 from vidfuse.fusion import ADAPT_KEYFRAMES, DEFAULT_ADAPT_STEPS
@@ -117,8 +118,8 @@ class _ProgressObserver:
         if self._progress is not None and self._task is not None:
             task = self._progress.tasks[0]
             elapsed = task.elapsed or 0.0
-            self._progress.update(self._task, completed=counts.frames_in,
-                                  fps=counts.frames_in / elapsed if elapsed else 0.0)
+            self._progress.update(self._task, completed=counts.frames_read,
+                                  fps=counts.frames_read / elapsed if elapsed else 0.0)
 
     def warning(self, message: str) -> None:
         err.print(f"[yellow]warning:[/] {message}")
@@ -170,6 +171,13 @@ Engine = Annotated[str, typer.Option(
 SceneThreshold = Annotated[float, typer.Option(
     help="Scene-cut sensitivity (lower = more cuts; 0 disables). Frames across a cut are "
          "repeated, not morphed.")]
+Dedup = Annotated[bool, typer.Option(
+    "--dedup", help=f"Drop frames that repeat the one before (animation on twos or threes, "
+                    f"24 fps film padded to 30) and interpolate across them, so motion no "
+                    f"longer stutters. Holds longer than {MAX_REPEATS + 1} frames stay still.")]
+DedupThreshold = Annotated[float, typer.Option(
+    help="Largest change (8-bit levels of any 8x8 block's mean luma) that still counts as a "
+         "repeat with --dedup; raise it for heavily compressed input.")]
 Codec = Annotated[str, typer.Option(help=f"Video encoder: {', '.join(CODECS)} (lossless).")]
 Crf = Annotated[int | None, typer.Option(
     help="Constant-quality level (lower = better; codec default if unset).",
@@ -207,8 +215,9 @@ Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or s
 
 
 def _options(input: Path, out: Path, factor: int, fps: str | None, engine: str,
-             scene_threshold: float, codec: str, crf: int | None, preset: str | None,
-             pix_fmt: str | None, encoder_opt: list[str] | None, no_audio: bool,
+             scene_threshold: float, dedup: bool, dedup_threshold: float, codec: str,
+             crf: int | None, preset: str | None, pix_fmt: str | None,
+             encoder_opt: list[str] | None, no_audio: bool,
              keyframe_every: int | None, colouriser: str, adapt: int | None,
              weights: str | None, colour_weights: str | None, device: str,
              **rest: object) -> UpscaleOptions:
@@ -216,7 +225,8 @@ def _options(input: Path, out: Path, factor: int, fps: str | None, engine: str,
     return UpscaleOptions(
         input=input, output=out, factor=factor,
         fps=_fraction(fps, "--fps") if fps else None, engine=engine,
-        scene_threshold=scene_threshold, device=device,
+        scene_threshold=scene_threshold, dedup=dedup, dedup_threshold=dedup_threshold,
+        device=device,
         encode=EncodeSettings(codec=codec, crf=crf, preset=preset, pix_fmt=pix_fmt,
                               encoder_options=_key_values(encoder_opt or []),
                               keep_audio=not no_audio),
@@ -238,6 +248,8 @@ def upscale_command(
     fps: Fps = None,
     engine: Engine = "auto",
     scene_threshold: SceneThreshold = DEFAULT_SCENE_THRESHOLD,
+    dedup: Dedup = False,
+    dedup_threshold: DedupThreshold = DEFAULT_REPEAT_THRESHOLD,
     codec: Codec = "libx264",
     crf: Crf = None,
     preset: Preset = None,
@@ -295,9 +307,9 @@ def upscale_command(
     def run() -> UpscaleResult:
         target = out or default_output(input, factor, _fraction(fps, "--fps") if fps else None)
         options = _options(
-            input, target, factor, fps, engine, scene_threshold, codec, crf, preset, pix_fmt,
-            encoder_opt, no_audio, keyframe_every, colouriser, adapt, weights,
-            colour_weights, device, overwrite=overwrite,
+            input, target, factor, fps, engine, scene_threshold, dedup, dedup_threshold, codec,
+            crf, preset, pix_fmt, encoder_opt, no_audio, keyframe_every, colouriser, adapt,
+            weights, colour_weights, device, overwrite=overwrite,
             image_fps=_fraction(input_fps, "--input-fps") if input_fps else None,
             reference=reference, reference_offset=reference_offset, keyframes=keyframes,
             grey=grey)
@@ -310,7 +322,8 @@ def upscale_command(
     if not quiet:
         err.print(
             f"[green]done:[/] {result.frames_in} -> {result.frames_out} frames "
-            f"({result.interpolated} interpolated, {result.scene_cuts} scene cuts) in "
+            f"({result.interpolated} interpolated, {result.scene_cuts} scene cuts"
+            + (f", {result.repeats} repeats dropped" if result.repeats else "") + ") in "
             f"{result.seconds:.1f} s, {result.input_fps:.1f} input fps -> {result.output}"
         )
         if result.keyframes:
@@ -345,6 +358,8 @@ def batch_command(
     fps: Fps = None,
     engine: Engine = "auto",
     scene_threshold: SceneThreshold = DEFAULT_SCENE_THRESHOLD,
+    dedup: Dedup = False,
+    dedup_threshold: DedupThreshold = DEFAULT_REPEAT_THRESHOLD,
     codec: Codec = "libx264",
     crf: Crf = None,
     preset: Preset = None,
@@ -376,9 +391,9 @@ def batch_command(
       vidfuse batch /shared/clips --out /shared/out --cluster ray://head:10001
     """
     template = _guarded(lambda: _options(
-        input_dir, out, factor, fps, engine, scene_threshold, codec, crf, preset, pix_fmt,
-        encoder_opt, no_audio, keyframe_every, colouriser, adapt, weights, colour_weights,
-        device))
+        input_dir, out, factor, fps, engine, scene_threshold, dedup, dedup_threshold, codec,
+        crf, preset, pix_fmt, encoder_opt, no_audio, keyframe_every, colouriser, adapt, weights,
+        colour_weights, device))
     if jobs < 1:
         _fail(f"--jobs must be 1 or more, not {jobs}", 2)
     pairs = _guarded(lambda: plan(input_dir, out, pattern or DEFAULT_PATTERNS, recursive, ext))
@@ -427,7 +442,7 @@ class _BatchFileObserver(SilentObserver):
     def advanced(self, counts: StreamCounts) -> None:
         _check_stop()
         if self._task is not None:
-            self._progress.update(self._task, completed=counts.frames_in)
+            self._progress.update(self._task, completed=counts.frames_read)
 
     def warning(self, message: str) -> None:
         self._progress.console.print(f"[yellow]warning:[/] {message}")

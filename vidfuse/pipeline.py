@@ -16,10 +16,16 @@ from vidfuse.timeline import Schedule
 class StreamCounts:
     """Live counters, read by progress displays while the stream runs."""
 
-    frames_in: int = 0
+    frames_in: int = 0  # reaching the interpolation stage
+    repeats: int = 0  # dropped before it (vidfuse.dedup)
     frames_out: int = 0
     interpolated: int = 0
     scene_cuts: int = 0
+
+    @property
+    def frames_read(self) -> int:
+        """Input frames consumed so far, repeats dropped included."""
+        return self.frames_in + self.repeats
 
 
 def convert_frame_rate(pictures: Iterable[Picture], engine: Interpolator, schedule: Schedule,

@@ -51,18 +51,34 @@ def exact_time_base(time_base: Fraction, rate: Fraction) -> Fraction:
 
 
 class FactorSchedule:
-    """``factor`` output frames per input frame, evenly spaced between real timestamps."""
+    """``factor`` output frames per input frame, evenly spaced between real timestamps.
 
-    def __init__(self, factor: int, input_rate: Fraction, input_time_base: Fraction) -> None:
+    With ``fill_gaps`` (input whose repeated frames were dropped: `vidfuse.dedup`), a gap as
+    long as n frames at ``input_rate`` gets n times as many output frames, so the output keeps
+    its rate across it; otherwise each gap gets ``factor``, which keeps a variable-rate
+    input's timing.
+    """
+
+    def __init__(self, factor: int, input_rate: Fraction, input_time_base: Fraction,
+                 fill_gaps: bool = False) -> None:
         self.factor = factor
         self.rate = input_rate * factor
         self.time_base = exact_time_base(input_time_base / factor, self.rate)
+        self._frame = float(1 / input_rate) if fill_gaps else None
+
+    def _count(self, duration: float) -> int:
+        """Output frames for ``duration`` seconds after an input frame."""
+        frames = 1 if self._frame is None else max(1, round(duration / self._frame))
+        return self.factor * frames
 
     def between(self, start: float, end: float) -> list[Slot]:
-        step = (end - start) / self.factor
-        return [Slot(k / self.factor, start + k * step) for k in range(self.factor)]
+        count = self._count(end - start)
+        step = (end - start) / count
+        return [Slot(k / count, start + k * step) for k in range(count)]
 
     def tail(self, last: float, duration: float) -> list[Slot]:
+        # The last gap may span dropped repeats; the final frame lasts one input frame.
+        duration = duration if self._frame is None else self._frame
         step = duration / self.factor
         return [Slot(0.0, last + k * step) for k in range(self.factor)]
 
