@@ -16,7 +16,7 @@ class RecordingObserver:
         self.info = info
 
     def advanced(self, counts: StreamCounts) -> None:
-        self.progress.append(counts.frames_in)
+        self.progress.append(counts.frames_read)
 
     def warning(self, message: str) -> None:
         self.warnings.append(message)

@@ -12,7 +12,8 @@ import pytest
 from clips import frame_times, moving_frames, read_frames, write_clip
 from recording import RecordingObserver
 
-from vidfuse import EncodeSettings, UpscaleOptions, probe, upscale
+from vidfuse import EncodeSettings, UpscaleOptions, default_output, probe, upscale
+from vidfuse.errors import UsageError
 from vidfuse.metrics import psnr
 from vidfuse.video.colour import bit_depth
 
@@ -113,6 +114,25 @@ def test_audio_is_copied_unchanged_and_in_sync(audio_clip: Path, tmp_path: Path)
         assert float(audio.duration * audio.time_base) == pytest.approx(2.0, abs=0.05)
         assert float(video.duration * video.time_base) == pytest.approx(2.0, abs=0.05)
         assert video.frames == 100
+
+
+def test_slow_motion_keeps_the_rate_and_plays_longer(audio_clip: Path, tmp_path: Path) -> None:
+    out = tmp_path / "slow.mkv"
+    observer = RecordingObserver()
+    result = upscale(UpscaleOptions(audio_clip, out, factor=4, slowmo=True, encode=LOSSLESS),
+                     observer)
+    source, made = read_frames(audio_clip), read_frames(out)
+    assert len(made) == 4 * len(source) == result.frames_out
+    times = frame_times(out)
+    assert np.allclose(np.diff(times), 1 / 25) and times[-1] == pytest.approx(199 / 25)
+    assert all(psnr(frame, made[4 * i]) > 50 for i, frame in enumerate(source))
+    assert psnr(source[1], made[2]) < 40  # the picture halfway to frame 1, not frame 1 itself
+    with av.open(str(out)) as container:
+        assert not container.streams.audio
+    assert any("slow motion" in w and "dropped" in w for w in observer.warnings)
+    with pytest.raises(UsageError, match="does not take --fps"):
+        upscale(UpscaleOptions(audio_clip, tmp_path / "x.mkv", slowmo=True, fps=Fraction(50)))
+    assert default_output(audio_clip, 4, slowmo=True).name == "with_audio_slow4.mp4"
 
 
 def test_no_audio_drops_it(audio_clip: Path, tmp_path: Path) -> None:

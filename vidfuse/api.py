@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import tempfile
 import time
@@ -24,7 +25,7 @@ from vidfuse.picture import Picture
 from vidfuse.pipeline import StreamCounts, convert_frame_rate
 from vidfuse.scene import DEFAULT_SCENE_THRESHOLD, SceneCutDetector
 from vidfuse.threads import BackgroundCalls, prefetched
-from vidfuse.timeline import FactorSchedule, RateSchedule, Schedule
+from vidfuse.timeline import FactorSchedule, RateSchedule, Schedule, SlowMotion
 from vidfuse.video.atomic import atomic_output
 from vidfuse.video.colour import has_alpha
 from vidfuse.video.reader import SourceInfo, open_source
@@ -51,6 +52,8 @@ class UpscaleOptions:
     output: Path
     factor: int = 2
     fps: Fraction | None = None
+    # Keep the input's frame rate and play ``factor`` times slower (audio cannot follow).
+    slowmo: bool = False
     engine: str = "auto"
     scene_threshold: float = DEFAULT_SCENE_THRESHOLD
     # Drop frames that repeat the previous one and interpolate across them (vidfuse.dedup).
@@ -83,6 +86,9 @@ class UpscaleOptions:
         if self.fps is None and self.factor not in FACTORS:
             raise UsageError(f"--factor must be one of {', '.join(map(str, FACTORS))}, "
                              f"not {self.factor} (use --fps for other rates)")
+        if self.slowmo and self.fps is not None:
+            raise UsageError("--slowmo plays --factor times slower at the input's rate; "
+                             "it does not take --fps")
         if self.fps is not None and self.fps <= 0:
             raise UsageError(f"--fps must be positive, not {self.fps}")
         if not self.input.exists():
@@ -243,11 +249,14 @@ def upscale(options: UpscaleOptions, observer: Observer | None = None,
     )
 
 
-def default_output(input: Path, factor: int = 2, fps: Fraction | None = None) -> Path:
+def default_output(input: Path, factor: int = 2, fps: Fraction | None = None,
+                   slowmo: bool = False) -> Path:
     """Where `vidfuse upscale` writes when not told: beside the input, named for the new rate
-    (clip.mp4 -> clip_x2.mp4, or clip_60fps.mp4 with ``fps``). An image folder gives a folder
-    of PNGs; a container vidfuse does not write (.avi, ...) gives .mkv."""
-    tag = f"{round(float(fps), 2):g}fps" if fps else f"x{factor}"
+    (clip.mp4 -> clip_x2.mp4, clip_60fps.mp4 with ``fps``, clip_slow2.mp4 with ``slowmo``).
+    An image folder gives a folder of PNGs; a container vidfuse does not write (.avi, ...)
+    gives .mkv."""
+    tag = (f"{round(float(fps), 2):g}fps" if fps else
+           f"slow{factor}" if slowmo else f"x{factor}")
     if input.is_dir():
         return input.with_name(f"{input.name}_{tag}")
     suffix = input.suffix if input.suffix.lower() in CONTAINERS else ".mkv"
@@ -318,13 +327,20 @@ def _keyframe_source(options: UpscaleOptions, info: SourceInfo) -> KeyframeSourc
 def _schedule(options: UpscaleOptions, info: SourceInfo) -> Schedule:
     if options.fps is not None:
         return RateSchedule(options.fps, start=info.start_time)
-    return FactorSchedule(options.factor, info.frame_rate, info.time_base,
-                          fill_gaps=options.dedup)
+    schedule = FactorSchedule(options.factor, info.frame_rate, info.time_base,
+                              fill_gaps=options.dedup)
+    return SlowMotion(schedule, options.factor, info.start_time) if options.slowmo else schedule
 
 
 def _open_sink(options: UpscaleOptions, info: SourceInfo, schedule: Schedule, temp: Path,
                observer: Observer) -> VideoFileSink | FrameDirectorySink:
     if output_kind(options.output) == "frames":
         return FrameDirectorySink(options.output, temp, info)
-    return VideoFileSink(options.output, temp, options.encode, info, schedule.rate,
+    encode = options.encode
+    if options.slowmo and encode.keep_audio:
+        if info.passthrough:
+            observer.warning(f"slow motion: {len(info.passthrough)} audio/subtitle stream(s) "
+                             "dropped, they would no longer match the picture")
+        encode = dataclasses.replace(encode, keep_audio=False)
+    return VideoFileSink(options.output, temp, encode, info, schedule.rate,
                          schedule.time_base, observer.warning)

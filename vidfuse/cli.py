@@ -171,6 +171,9 @@ Engine = Annotated[str, typer.Option(
 SceneThreshold = Annotated[float, typer.Option(
     help="Scene-cut sensitivity (lower = more cuts; 0 disables). Frames across a cut are "
          "repeated, not morphed.")]
+Slowmo = Annotated[bool, typer.Option(
+    "--slowmo", help="Slow motion: keep the frame rate and play --factor times longer "
+                     "(audio and subtitles are dropped).")]
 Dedup = Annotated[bool, typer.Option(
     "--dedup", help=f"Drop frames that repeat the one before (animation on twos or threes, "
                     f"24 fps film padded to 30) and interpolate across them, so motion no "
@@ -214,7 +217,7 @@ Device = Annotated[str, typer.Option(
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")]
 
 
-def _options(input: Path, out: Path, factor: int, fps: str | None, engine: str,
+def _options(input: Path, out: Path, factor: int, fps: str | None, slowmo: bool, engine: str,
              scene_threshold: float, dedup: bool, dedup_threshold: float, codec: str,
              crf: int | None, preset: str | None, pix_fmt: str | None,
              encoder_opt: list[str] | None, no_audio: bool,
@@ -224,7 +227,7 @@ def _options(input: Path, out: Path, factor: int, fps: str | None, engine: str,
     """UpscaleOptions from the shared options (``rest``: fields only `upscale` has)."""
     return UpscaleOptions(
         input=input, output=out, factor=factor,
-        fps=_fraction(fps, "--fps") if fps else None, engine=engine,
+        fps=_fraction(fps, "--fps") if fps else None, slowmo=slowmo, engine=engine,
         scene_threshold=scene_threshold, dedup=dedup, dedup_threshold=dedup_threshold,
         device=device,
         encode=EncodeSettings(codec=codec, crf=crf, preset=preset, pix_fmt=pix_fmt,
@@ -246,6 +249,7 @@ def upscale_command(
         show_default=False)] = None,
     factor: Factor = 2,
     fps: Fps = None,
+    slowmo: Slowmo = False,
     engine: Engine = "auto",
     scene_threshold: SceneThreshold = DEFAULT_SCENE_THRESHOLD,
     dedup: Dedup = False,
@@ -294,6 +298,8 @@ def upscale_command(
 
       vidfuse upscale clip.mp4 --out clip60.mp4 --fps 60     # any target rate
 
+      vidfuse upscale clip.mp4 --factor 4 --slowmo           # 4x slow motion
+
       vidfuse upscale shots/ --input-fps 24 --out frames/    # images in, PNGs out
 
       vidfuse upscale grey.mp4 --reference colour.mp4 --out out.mp4   # colour + 2x
@@ -305,11 +311,12 @@ def upscale_command(
     observer = _ProgressObserver(quiet)
 
     def run() -> UpscaleResult:
-        target = out or default_output(input, factor, _fraction(fps, "--fps") if fps else None)
+        target = out or default_output(input, factor, _fraction(fps, "--fps") if fps else None,
+                                       slowmo)
         options = _options(
-            input, target, factor, fps, engine, scene_threshold, dedup, dedup_threshold, codec,
-            crf, preset, pix_fmt, encoder_opt, no_audio, keyframe_every, colouriser, adapt,
-            weights, colour_weights, device, overwrite=overwrite,
+            input, target, factor, fps, slowmo, engine, scene_threshold, dedup, dedup_threshold,
+            codec, crf, preset, pix_fmt, encoder_opt, no_audio, keyframe_every, colouriser,
+            adapt, weights, colour_weights, device, overwrite=overwrite,
             image_fps=_fraction(input_fps, "--input-fps") if input_fps else None,
             reference=reference, reference_offset=reference_offset, keyframes=keyframes,
             grey=grey)
@@ -356,6 +363,7 @@ def batch_command(
         help="Write every file's result here as JSON.", show_default=False)] = None,
     factor: Factor = 2,
     fps: Fps = None,
+    slowmo: Slowmo = False,
     engine: Engine = "auto",
     scene_threshold: SceneThreshold = DEFAULT_SCENE_THRESHOLD,
     dedup: Dedup = False,
@@ -391,9 +399,9 @@ def batch_command(
       vidfuse batch /shared/clips --out /shared/out --cluster ray://head:10001
     """
     template = _guarded(lambda: _options(
-        input_dir, out, factor, fps, engine, scene_threshold, dedup, dedup_threshold, codec,
-        crf, preset, pix_fmt, encoder_opt, no_audio, keyframe_every, colouriser, adapt, weights,
-        colour_weights, device))
+        input_dir, out, factor, fps, slowmo, engine, scene_threshold, dedup, dedup_threshold,
+        codec, crf, preset, pix_fmt, encoder_opt, no_audio, keyframe_every, colouriser, adapt,
+        weights, colour_weights, device))
     if jobs < 1:
         _fail(f"--jobs must be 1 or more, not {jobs}", 2)
     pairs = _guarded(lambda: plan(input_dir, out, pattern or DEFAULT_PATTERNS, recursive, ext))

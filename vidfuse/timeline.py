@@ -110,3 +110,25 @@ class RateSchedule:
         slots = [Slot(0.0, self._instant(self._next + k)) for k in range(count)]
         self._next += count
         return slots
+
+
+class SlowMotion:
+    """Slow motion: another schedule's frames at its rate divided by ``slowdown``, so the
+    video plays that many times longer (from ``start``, the first frame's time)."""
+
+    def __init__(self, schedule: Schedule, slowdown: int, start: float) -> None:
+        self._schedule = schedule
+        self._slowdown = slowdown
+        self._start = start
+        self.rate = schedule.rate / slowdown
+        self.time_base = schedule.time_base  # times stretched by a whole number stay exact
+
+    def _stretched(self, slots: list[Slot]) -> list[Slot]:
+        return [Slot(slot.t, self._start + (slot.time - self._start) * self._slowdown)
+                for slot in slots]
+
+    def between(self, start: float, end: float) -> list[Slot]:
+        return self._stretched(self._schedule.between(start, end))
+
+    def tail(self, last: float, duration: float) -> list[Slot]:
+        return self._stretched(self._schedule.tail(last, duration))
