@@ -144,6 +144,7 @@ def test_usage_errors_exit_2(lossless_clip: Path, tmp_path: Path, args: list[str
     (["--crf", "99"], "--crf must be 0-51 for libx264, not 99"),
     (["--crf", "-5"], "--crf must be 0-51 for libx264, not -5"),
     (["--preset", "fastest"], "libx264 refused its settings (crf=18, preset=fastest)"),
+    (["--codec", "hevc_nvenc", "--crf", "0"], "--crf must be 1-51 for hevc_nvenc, not 0"),
 ])
 def test_encoder_settings_it_refuses_are_named_before_any_work(
         audio_clip: Path, tmp_path: Path, args: list[str], fragment: str) -> None:
@@ -155,6 +156,15 @@ def test_encoder_settings_it_refuses_are_named_before_any_work(
     assert_one_line_error(output, fragment)
     assert "decode" not in output
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(Path("/dev/nvidiactl").exists(), reason="an NVIDIA driver is present")
+def test_gpu_encoder_without_its_gpu_says_so(lossless_clip: Path, tmp_path: Path) -> None:
+    exit_code, output = run_cli("upscale", lossless_clip, "--codec", "h264_nvenc", "--out",
+                                tmp_path / "out.mp4")
+    assert exit_code == 2, output
+    assert_one_line_error(output, "h264_nvenc could not start")
+    assert "needs that GPU and its driver" in output and list(tmp_path.iterdir()) == []
 
 
 def test_unwritable_output_directory(lossless_clip: Path, tmp_path: Path) -> None:

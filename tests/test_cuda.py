@@ -71,3 +71,19 @@ def test_cli_upscales_on_cuda(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     with av.open(str(out)) as container:
         assert sum(1 for _ in container.decode(video=0)) == 20
+
+
+@pytest.mark.parametrize("codec", ["h264_nvenc", "hevc_nvenc"])
+def test_nvenc_encodes_the_output(tmp_path: Path, codec: str) -> None:
+    from vidfuse import EncodeSettings, UpscaleOptions, upscale
+
+    clip = write_clip(tmp_path / "in.mkv", moving_frames(12, 256, 320))
+    out = tmp_path / "out.mp4"
+    result = upscale(UpscaleOptions(clip, out, encode=EncodeSettings(codec=codec, crf=19)))
+    with av.open(str(out)) as container:
+        stream = container.streams.video[0]
+        frames = [f.to_ndarray(format="rgb24") for f in container.decode(stream)]
+    assert len(frames) == result.frames_out == 24
+    with av.open(str(clip)) as container:
+        first = next(container.decode(video=0)).to_ndarray(format="rgb24")
+    assert psnr(first, frames[0]) > 35

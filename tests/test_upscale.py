@@ -16,6 +16,8 @@ from vidfuse import EncodeSettings, UpscaleOptions, default_output, probe, upsca
 from vidfuse.errors import UsageError
 from vidfuse.metrics import psnr
 from vidfuse.video.colour import bit_depth
+from vidfuse.video.reader import open_source
+from vidfuse.video.writer import choose_pix_fmt
 
 LOSSLESS = EncodeSettings(codec="ffv1")
 
@@ -185,6 +187,8 @@ def test_ten_bit_input_keeps_its_precision(tmp_path: Path) -> None:
     upscale(UpscaleOptions(clip, encoded))
     with av.open(str(encoded)) as container:
         assert container.streams.video[0].codec_context.pix_fmt == "yuv420p10le"
+    with open_source(clip) as source:  # NVENC takes 10 bits as P010
+        assert choose_pix_fmt(EncodeSettings(codec="hevc_nvenc"), source.info, print) == "p010le"
 
 
 def test_hdr_input_refused_for_an_8_bit_codec(tmp_path: Path) -> None:

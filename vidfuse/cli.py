@@ -39,7 +39,7 @@ from vidfuse.pipeline import StreamCounts
 from vidfuse.scene import DEFAULT_SCENE_THRESHOLD
 from vidfuse.video.probe import probe
 from vidfuse.video.reader import SourceInfo
-from vidfuse.video.writer import CODECS, EncodeSettings
+from vidfuse.video.writer import CODECS, GPU_CODECS, EncodeSettings
 
 app = typer.Typer(
     name="vidfuse",
@@ -181,7 +181,9 @@ Dedup = Annotated[bool, typer.Option(
 DedupThreshold = Annotated[float, typer.Option(
     help="Largest change (8-bit levels of any 8x8 block's mean luma) that still counts as a "
          "repeat with --dedup; raise it for heavily compressed input.")]
-Codec = Annotated[str, typer.Option(help=f"Video encoder: {', '.join(CODECS)} (lossless).")]
+Codec = Annotated[str, typer.Option(
+    help=f"Video encoder: {', '.join(CODECS)} (lossless); on NVIDIA GPUs "
+         f"{', '.join(GPU_CODECS)} (--crf sets their constant quality, -cq).")]
 Crf = Annotated[int | None, typer.Option(
     help="Constant-quality level (lower = better; codec default if unset).",
     show_default=False)]

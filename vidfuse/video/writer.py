@@ -18,12 +18,33 @@ from vidfuse.video.reader import Attachment, SourceInfo
 
 CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mkv": "matroska", ".mov": "mov", ".webm": "webm"}
 CODECS = ("libx264", "libx265", "libsvtav1", "libvpx-vp9", "ffv1")
+# On NVIDIA GPUs, through the FFmpeg inside PyAV's wheels: the GPU's video engine encodes, so
+# the CPU is left to interpolation.
+GPU_CODECS = ("h264_nvenc", "hevc_nvenc", "av1_nvenc")
 
-# Per codec: default CRF, and whether it takes a "preset" option.
-_CRF_DEFAULT = {"libx264": 18, "libx265": 20, "libsvtav1": 30, "libvpx-vp9": 31}
-# The --crf scale of each encoder (x264's 8-bit scale; outside it, encoders clamp silently).
-_CRF_RANGE = {"libx264": (0, 51), "libx265": (0, 51), "libsvtav1": (1, 63), "libvpx-vp9": (0, 63)}
-_PRESET_DEFAULT = {"libx264": "veryfast", "libx265": "fast", "libsvtav1": "8"}
+
+@dataclass(frozen=True)
+class _Quality:
+    """How --crf reaches an encoder: its constant-quality option, default and scale."""
+
+    option: str
+    default: int
+    low: int
+    high: int
+    extra: tuple[tuple[str, str], ...] = ()  # options that make that mode take effect
+
+
+_NVENC = _Quality("cq", 21, 1, 51, (("rc", "vbr"), ("b", "0")))  # cq 0 would mean "auto"
+_QUALITY = {"libx264": _Quality("crf", 18, 0, 51), "libx265": _Quality("crf", 20, 0, 51),
+            "libsvtav1": _Quality("crf", 30, 1, 63),
+            "libvpx-vp9": _Quality("crf", 31, 0, 63, (("b", "0"),)),
+            **dict.fromkeys(GPU_CODECS, _NVENC)}
+_PRESET_DEFAULT = {"libx264": "veryfast", "libx265": "fast", "libsvtav1": "8",
+                   **dict.fromkeys(GPU_CODECS, "p4")}
+# Where the 10-bit 4:2:0 format an encoder takes is not yuv420p10le (NVENC's is P010; 10-bit
+# H.264 plays almost nowhere, so h264_nvenc stays 8-bit).
+_TEN_BIT = {"hevc_nvenc": "p010le", "av1_nvenc": "p010le"}
+_HARDWARE_SUFFIXES = ("_nvenc", "_qsv", "_amf", "_vaapi", "_videotoolbox")
 
 # Audio codecs each container stores as they are; anything else is re-encoded.
 _AUDIO_COPY = {
@@ -74,7 +95,7 @@ def check_encode_settings(settings: EncodeSettings, output: Path) -> None:
         codec = av.codec.Codec(settings.codec, "w")
     except (av.error.FFmpegError, ValueError):
         raise UsageError(
-            f"unknown codec '{settings.codec}' (try one of: {', '.join(CODECS)})"
+            f"unknown codec '{settings.codec}' (try one of: {', '.join(CODECS + GPU_CODECS)})"
         ) from None
     if codec.type != "video":
         raise UsageError(f"'{settings.codec}' is not a video codec")
@@ -83,9 +104,10 @@ def check_encode_settings(settings: EncodeSettings, output: Path) -> None:
         raise UsageError(f".webm holds VP9 or AV1 only, not {settings.codec}; use .mkv")
     if container in ("mp4", "mov") and settings.codec == "ffv1":
         raise UsageError(f"{output.suffix} cannot hold ffv1; use .mkv for lossless output")
-    low, high = _CRF_RANGE.get(settings.codec, (None, None))
-    if settings.crf is not None and low is not None and not low <= settings.crf <= high:
-        raise UsageError(f"--crf must be {low}-{high} for {settings.codec}, not {settings.crf}")
+    quality = _QUALITY.get(settings.codec)
+    if settings.crf is not None and quality and not quality.low <= settings.crf <= quality.high:
+        raise UsageError(f"--crf must be {quality.low}-{quality.high} for {settings.codec}, "
+                         f"not {settings.crf}")
     formats = {f.name for f in codec.video_formats or ()}
     if settings.pix_fmt and formats and settings.pix_fmt not in formats:
         raise UsageError(
@@ -107,7 +129,8 @@ def choose_pix_fmt(settings: EncodeSettings, info: SourceInfo, warn: Warn) -> st
         formats = [f.name for f in av.codec.Codec(settings.codec, "w").video_formats or ()]
         if settings.codec == "ffv1" and working.pix_fmt in formats:
             return working.pix_fmt
-        wanted = "yuv420p10le" if bit_depth(info.decoded_pix_fmt) > 8 else "yuv420p"
+        ten_bit = _TEN_BIT.get(settings.codec, "yuv420p10le")
+        wanted = ten_bit if bit_depth(info.decoded_pix_fmt) > 8 else "yuv420p"
         chosen = wanted if wanted in formats else "yuv420p"
         if chosen != wanted and not colour.is_hdr:
             warn(f"{settings.codec} cannot encode more than 8 bits; writing 8-bit {chosen}")
@@ -150,11 +173,11 @@ class VideoFileSink:
 
     def _add_video_stream(self, settings: EncodeSettings, rate: Fraction) -> av.VideoStream:
         options = {}
-        if settings.codec in _CRF_DEFAULT:
-            options["crf"] = str(settings.crf if settings.crf is not None else
-                                 _CRF_DEFAULT[settings.codec])
-            if settings.codec == "libvpx-vp9":
-                options["b"] = "0"
+        quality = _QUALITY.get(settings.codec)
+        if quality:
+            options[quality.option] = str(settings.crf if settings.crf is not None else
+                                          quality.default)
+            options.update(quality.extra)
         if settings.codec in _PRESET_DEFAULT:
             options["preset"] = settings.preset or _PRESET_DEFAULT[settings.codec]
         options.update(settings.encoder_options)
@@ -176,6 +199,10 @@ class VideoFileSink:
         try:  # now, not at the first frame: a bad preset or option is a usage error
             ctx.open()
         except av.error.FFmpegError as exc:
+            if settings.codec.endswith(_HARDWARE_SUFFIXES):
+                raise UsageError(f"{settings.codec} could not start ({ffmpeg_reason(exc)}): it "
+                                 "encodes on a GPU and needs that GPU and its driver here; "
+                                 "use a software codec such as libx264") from exc
             given = ", ".join(f"{key}={value}" for key, value in options.items())
             raise UsageError(f"{settings.codec} refused its settings ({given}): "
                              f"{ffmpeg_reason(exc)}") from exc
