@@ -7,6 +7,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 from clips import frame_times, moving_frames, read_frames, write_clip
+from recording import RecordingObserver
 from test_cli import run_cli
 
 from vidfuse import EncodeSettings, UpscaleOptions, upscale
@@ -63,7 +64,9 @@ def test_dedup_interpolates_across_held_frames(tmp_path: Path) -> None:
     held = [truth[i - i % 2] for i in range(12)]
     clip = write_clip(tmp_path / "twos.mp4", held, codec="libx264", pix_fmt="yuv420p")
     lossless = EncodeSettings(codec="ffv1")
-    plain = upscale(UpscaleOptions(clip, tmp_path / "plain.mkv", encode=lossless))
+    observer = RecordingObserver()
+    plain = upscale(UpscaleOptions(clip, tmp_path / "plain.mkv", encode=lossless), observer)
+    assert any("6 of 12 frames (50%)" in w and "--dedup" in w for w in observer.warnings)
     smooth = upscale(UpscaleOptions(clip, tmp_path / "smooth.mkv", dedup=True, encode=lossless))
     assert (smooth.frames_in, smooth.repeats, smooth.frames_out) == (12, 5, 24)
     assert plain.repeats == 0
@@ -74,6 +77,12 @@ def test_dedup_interpolates_across_held_frames(tmp_path: Path) -> None:
     made_smooth = read_frames(tmp_path / "smooth.mkv")
     for i in range(1, 10, 2):
         assert psnr(truth[i], made_smooth[2 * i]) > psnr(truth[i], made_plain[2 * i]) + 6
+
+
+def test_no_advice_where_nothing_repeats(lossless_clip: Path, tmp_path: Path) -> None:
+    observer = RecordingObserver()
+    upscale(UpscaleOptions(lossless_clip, tmp_path / "out.mkv"), observer)
+    assert not any("--dedup" in w for w in observer.warnings)
 
 
 def test_dedup_on_the_command_line(tmp_path: Path) -> None:

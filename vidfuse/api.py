@@ -15,7 +15,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from vidfuse.colourisers import Colouriser, build_colouriser
-from vidfuse.dedup import DEFAULT_REPEAT_THRESHOLD, drop_repeats
+from vidfuse.dedup import (
+    DEFAULT_REPEAT_THRESHOLD,
+    RepeatDetector,
+    drop_repeats,
+    repeat_hint,
+    watch_repeats,
+)
 from vidfuse.engines import Interpolator, build_engine
 from vidfuse.errors import UsageError
 from vidfuse.fusion import DEFAULT_ADAPT_STEPS, FusionCounts, check_input, colourise_stream
@@ -219,8 +225,11 @@ def upscale(options: UpscaleOptions, observer: Observer | None = None,
                 if keys is not None and colouriser is not None:
                     pictures = colourise_stream(pictures, keys, colouriser, cuts,
                                                 colour_counts, options.grey)
+                repeats = RepeatDetector(options.dedup_threshold)
                 if options.dedup:
                     pictures = drop_repeats(pictures, counts, options.dedup_threshold)
+                else:  # to suggest --dedup where it would help
+                    pictures = watch_repeats(pictures, repeats)
                 for picture in convert_frame_rate(pictures, engine, schedule, cuts, counts):
                     encoder.submit(partial(sink.write, picture))
                     observer.advanced(counts)
@@ -229,6 +238,8 @@ def upscale(options: UpscaleOptions, observer: Observer | None = None,
                 encoder.cancel()
                 sink.abort()
                 raise
+            if hint := repeat_hint(repeats.found, counts.frames_in):
+                observer.warning(hint)
             if colour_counts.uncoloured:
                 observer.warning(f"{colour_counts.uncoloured} frame(s) in shots without a "
                                  "keyframe were left grey")

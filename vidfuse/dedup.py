@@ -30,38 +30,74 @@ MAX_REPEATS = 3
 # luma by at most a sixth of it on average (a whole small frame moving a little is not a
 # repeat either, though no block changes much). benchmarks/dedup.py: every repeat found in
 # clips held on twos and coded by libx264 at CRF 18 and 23, half of them at CRF 28; in the
-# real clips, the five frames bigbuckbunny repeats (24 fps content padded to 25) and one of
-# Megamind's, and nothing else.
+# real clips, the five frames bigbuckbunny repeats (24 fps content padded to 25) and two of
+# Megamind's (42 and 47 dB from the frame before, where neighbours are ~30 dB apart), and
+# nothing else.
 DEFAULT_REPEAT_THRESHOLD = 6.0
 _BLOCK = 8
 
 
+class RepeatDetector:
+    """Tells, picture by picture, whether each repeats the last one it did not call a repeat
+    (at most ``MAX_REPEATS`` in a row); ``found`` counts the repeats so far."""
+
+    def __init__(self, threshold: float = DEFAULT_REPEAT_THRESHOLD) -> None:
+        self._threshold = threshold
+        self._kept: tuple[Picture, np.ndarray] | None = None  # with its block means
+        self._run = 0
+        self.found = 0
+
+    def is_repeat(self, picture: Picture) -> bool:
+        blocks = _block_means(picture)
+        if (self._kept is not None and self._run < MAX_REPEATS
+                and _repeats(*self._kept, picture, blocks, self._threshold)):
+            self._run += 1
+            self.found += 1
+            return True
+        self._kept, self._run = (picture, blocks), 0
+        return False
+
+
 def drop_repeats(pictures: Iterable[Picture], counts: StreamCounts,
                  threshold: float = DEFAULT_REPEAT_THRESHOLD) -> Iterator[Picture]:
-    """The pictures without those that repeat the last one kept (at most ``MAX_REPEATS`` in a
-    row). The last picture always comes out, so the video still ends when it did."""
-    kept: tuple[Picture, np.ndarray] | None = None  # with its block means
+    """The pictures without their repeats (`RepeatDetector`). The last picture always comes
+    out, so the video still ends when it did."""
+    detector = RepeatDetector(threshold)
     held: Picture | None = None  # the latest repeat dropped, while the run lasts
-    run = 0
     for picture in pictures:
-        blocks = _block_means(picture)
-        if kept is not None and run < MAX_REPEATS and _repeats(*kept, picture, blocks,
-                                                                threshold):
-            held, run = picture, run + 1
+        if detector.is_repeat(picture):
+            held = picture
             counts.repeats += 1
             continue
-        kept, held, run = (picture, blocks), None, 0
+        held = None
         yield picture
     if held is not None:
         counts.repeats -= 1
         yield held
 
 
+def watch_repeats(pictures: Iterable[Picture], detector: RepeatDetector) -> Iterator[Picture]:
+    """The pictures unchanged, shown to ``detector`` on the way (for `repeat_hint`)."""
+    for picture in pictures:
+        detector.is_repeat(picture)
+        yield picture
+
+
+def repeat_hint(repeats: int, frames: int) -> str | None:
+    """Advice to use --dedup where a run without it met enough repeats to stutter: 3% is one
+    frame a second of 24 fps film padded to 25."""
+    if repeats < 3 or repeats < 0.03 * frames:
+        return None
+    return (f"{repeats} of {frames} frames ({100 * repeats / frames:.0f}%) repeat the one "
+            "before; if this is animation held on twos or threes, or film padded to a higher "
+            "rate, --dedup interpolates across them and the motion stops stuttering")
+
+
 def _block_means(picture: Picture) -> np.ndarray:
     """Mean luma of each 8x8 block, in 8-bit levels: coding noise averages out, motion not."""
-    luma = picture.y.astype(np.float32) * np.float32(255.0 / picture.max_value)
     size = (max(1, picture.width // _BLOCK), max(1, picture.height // _BLOCK))
-    return cv2.resize(luma, size, interpolation=cv2.INTER_AREA)
+    small = cv2.resize(picture.y, size, interpolation=cv2.INTER_AREA)
+    return small.astype(np.float32) * np.float32(255.0 / picture.max_value)
 
 
 def _repeats(kept: Picture, kept_blocks: np.ndarray, picture: Picture, blocks: np.ndarray,
