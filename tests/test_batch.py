@@ -116,3 +116,17 @@ def test_ctrl_c_keeps_finished_files_and_leaves_no_partial_ones(tmp_path: Path) 
     assert run.returncode == 130, stderr
     assert "interrupted" in stderr and "cancelled" in stdout
     assert frame_count(out / "0.mkv") == 80 and not leftovers(out)
+
+
+def test_workers_share_the_cores_without_loading_torch() -> None:
+    # Each of cpu_count() workers gets one thread; torch, loaded only by learned models,
+    # takes that count when it is loaded.
+    script = ("import os, sys\n"
+              "from vidfuse.batch import _share_cores\n"
+              "_share_cores(os.cpu_count() or 1)\n"
+              "assert 'torch' not in sys.modules\n"
+              "import torch\n"
+              "print(torch.get_num_threads())\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "1"

@@ -97,12 +97,15 @@ def _models_for(options: UpscaleOptions) -> Models:
 
 
 def _share_cores(jobs: int) -> None:
-    """Worker initialiser: each of ``jobs`` workers gets its share of the cores."""
+    """Worker initialiser: each of ``jobs`` workers gets its share of the cores.
+
+    torch reads its thread count from OMP_NUM_THREADS when (and only if) a learned model
+    imports it, so classical engines never load it (a fresh spawned worker has not).
+    """
     import cv2
-    import torch
 
     threads = max(1, (os.cpu_count() or 1) // jobs)
-    torch.set_num_threads(threads)
+    os.environ["OMP_NUM_THREADS"] = str(threads)
     cv2.setNumThreads(threads)
 
 

@@ -254,6 +254,7 @@ class ImageSequenceSource:
             raise UsageError(f"no images ({exts}) in directory {path}")
         self._files = files
         first = self._load(files[0])
+        self._first: np.ndarray | None = first  # handed to pictures(), not read again
         self._size = first.shape[:2]
         self._bits = 16 if first.dtype == np.uint16 else 8
         stored = cv2.imread(str(files[0]), cv2.IMREAD_UNCHANGED)
@@ -289,7 +290,8 @@ class ImageSequenceSource:
         step = 1.0 / float(self.info.frame_rate)
         fmt = "rgb48le" if self._bits == 16 else "rgb24"
         for index, file in enumerate(self._files):
-            image = self._load(file)
+            image = self._first if index == 0 and self._first is not None else self._load(file)
+            self._first = None
             if image.shape[:2] != self._size or (image.dtype == np.uint16) != (self._bits == 16):
                 raise InputError(
                     f"{file.name} is {image.shape[1]}x{image.shape[0]} {image.dtype}, but the "
