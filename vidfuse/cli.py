@@ -302,6 +302,8 @@ def upscale_command(
 
       vidfuse upscale clip.mp4 --factor 4 --slowmo           # 4x slow motion
 
+      vidfuse upscale anime.mkv --dedup                      # smooth held drawings
+
       vidfuse upscale shots/ --input-fps 24 --out frames/    # images in, PNGs out
 
       vidfuse upscale grey.mp4 --reference colour.mp4 --out out.mp4   # colour + 2x
