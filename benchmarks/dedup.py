@@ -29,7 +29,7 @@ from rich.console import Console
 from rich.table import Table
 
 from vidfuse.api import UpscaleOptions, upscale
-from vidfuse.dedup import DEFAULT_REPEAT_THRESHOLD, drop_repeats
+from vidfuse.dedup import DEFAULT_REPEAT_THRESHOLD, RepeatDetector, drop_repeats
 from vidfuse.metrics import psnr
 from vidfuse.picture import Picture
 from vidfuse.pipeline import StreamCounts
@@ -84,7 +84,8 @@ def dropped_from(path: Path) -> tuple[list[int], int]:
             yield picture
 
     with open_source(path) as source:
-        kept = {p.time for p in drop_repeats(read(source.pictures()), StreamCounts())}
+        kept = {p.time for p in drop_repeats(read(source.pictures()), StreamCounts(),
+                                             RepeatDetector())}
     return [i for i, time in enumerate(times) if time not in kept], len(times)
 
 

@@ -11,7 +11,7 @@ from recording import RecordingObserver
 from test_cli import run_cli
 
 from vidfuse import EncodeSettings, UpscaleOptions, upscale
-from vidfuse.dedup import drop_repeats
+from vidfuse.dedup import RepeatDetector, drop_repeats
 from vidfuse.metrics import psnr
 from vidfuse.picture import Picture
 from vidfuse.pipeline import StreamCounts
@@ -32,7 +32,8 @@ def drawings(count: int) -> list[np.ndarray]:
 
 def kept_indices(lumas: list[np.ndarray]) -> tuple[list[int], int]:
     counts = StreamCounts()
-    kept = drop_repeats([picture(luma, i) for i, luma in enumerate(lumas)], counts)
+    kept = drop_repeats([picture(luma, i) for i, luma in enumerate(lumas)], counts,
+                        RepeatDetector())
     return [round(p.time * RATE) for p in kept], counts.repeats
 
 

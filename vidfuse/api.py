@@ -226,10 +226,9 @@ def upscale(options: UpscaleOptions, observer: Observer | None = None,
                     pictures = colourise_stream(pictures, keys, colouriser, cuts,
                                                 colour_counts, options.grey)
                 repeats = RepeatDetector(options.dedup_threshold)
-                if options.dedup:
-                    pictures = drop_repeats(pictures, counts, options.dedup_threshold)
-                else:  # to suggest --dedup where it would help
-                    pictures = watch_repeats(pictures, repeats)
+                # Without --dedup, repeats are only counted, to suggest it where it would help.
+                pictures = (drop_repeats(pictures, counts, repeats) if options.dedup
+                            else watch_repeats(pictures, repeats))
                 for picture in convert_frame_rate(pictures, engine, schedule, cuts, counts):
                     encoder.submit(partial(sink.write, picture))
                     observer.advanced(counts)
@@ -238,7 +237,7 @@ def upscale(options: UpscaleOptions, observer: Observer | None = None,
                 encoder.cancel()
                 sink.abort()
                 raise
-            if hint := repeat_hint(repeats.found, counts.frames_in):
+            if not options.dedup and (hint := repeat_hint(repeats.found, counts.frames_in)):
                 observer.warning(hint)
             if colour_counts.uncoloured:
                 observer.warning(f"{colour_counts.uncoloured} frame(s) in shots without a "

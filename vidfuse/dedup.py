@@ -59,10 +59,9 @@ class RepeatDetector:
 
 
 def drop_repeats(pictures: Iterable[Picture], counts: StreamCounts,
-                 threshold: float = DEFAULT_REPEAT_THRESHOLD) -> Iterator[Picture]:
-    """The pictures without their repeats (`RepeatDetector`). The last picture always comes
+                 detector: RepeatDetector) -> Iterator[Picture]:
+    """The pictures without the repeats ``detector`` finds. The last picture always comes
     out, so the video still ends when it did."""
-    detector = RepeatDetector(threshold)
     held: Picture | None = None  # the latest repeat dropped, while the run lasts
     for picture in pictures:
         if detector.is_repeat(picture):
