@@ -51,7 +51,7 @@ def test_batch_mirrors_the_tree_reports_failures_and_resumes(folder: Path,
 
     # A killed run leaves a temporary file and no output: that file is redone, the other kept.
     (out / "sub" / "b.mkv").unlink()
-    (out / "sub" / f".b{TEMP_MARKER}dead.mkv").write_bytes(b"half")
+    (out / "sub" / f".b{TEMP_MARKER}deadbeef.mkv").write_bytes(b"half")
     finished = (out / "a.mkv").stat().st_mtime_ns
     code, output = run_cli("batch", folder, "--out", out, "--recursive", "--report", report)
     rows = {Path(r["file"]).name: r for r in json.loads(report.read_text())}

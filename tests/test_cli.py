@@ -15,6 +15,7 @@ from clips import moving_frames, write_clip
 from typer.testing import CliRunner
 
 from vidfuse.cli import app
+from vidfuse.video.atomic import TEMP_MARKER
 
 runner = CliRunner()
 
@@ -216,6 +217,34 @@ def test_sigint_leaves_nothing_behind(tmp_path: Path) -> None:
     assert proc.returncode == 130, stderr
     assert "interrupted" in stderr and "Traceback" not in stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["long.mp4"]
+
+
+def test_a_second_ctrl_c_stops_at_once_and_the_next_run_clears_its_leftovers(
+        lossless_clip: Path, tmp_path: Path) -> None:
+    script = ("import os, signal, time\n"
+              "from vidfuse import cli\n"
+              "signal.signal(signal.SIGINT, cli._on_stop_signal)\n"
+              "try:\n"
+              "    os.kill(os.getpid(), signal.SIGINT)\n"
+              "    time.sleep(5)\n"
+              "except KeyboardInterrupt:\n"
+              "    print('cleaning up', flush=True)\n"
+              "    os.kill(os.getpid(), signal.SIGINT)\n"
+              "    time.sleep(5)\n"
+              "print('not stopped')\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          preexec_fn=hearing_ctrl_c)
+    assert done.returncode == 130 and done.stdout == "cleaning up\n", done
+    assert "interrupted again: stopped at once" in done.stderr
+
+    out = tmp_path / "o.mkv"
+    left = tmp_path / f".o{TEMP_MARKER}0123abcd.mkv"
+    other = tmp_path / f".o{TEMP_MARKER}0123abcd.mp4"  # another output's: kept
+    left.write_bytes(b"half")
+    other.write_bytes(b"half")
+    code, output = run_cli("upscale", lossless_clip, "--out", out)
+    assert code == 0, output
+    assert sorted(p.name for p in tmp_path.iterdir()) == [other.name, "o.mkv"]
 
 
 def test_info_flags_variable_frame_rate(tmp_path: Path) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -21,12 +23,54 @@ def test_prefetched_keeps_order_and_reraises_producer_errors() -> None:
         list(prefetched(broken()))
 
 
-def test_prefetched_stops_its_thread_when_the_consumer_stops() -> None:
+def test_prefetched_stops_reading_when_the_consumer_stops() -> None:
     before = threading.active_count()
-    for item in prefetched(iter(range(10_000)), depth=2):
+    pulled = _Recorder()
+    for item in prefetched(pulled.items(), depth=100):
         if item == 3:
             break
+    pulled.assert_none_after_close()
+    deadline = time.monotonic() + 5
+    while threading.active_count() > before and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert threading.active_count() == before
+
+
+def test_prefetched_stops_reading_when_interrupted_while_starting_its_thread(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Ctrl-C can land while Thread.start waits for the new thread: that thread then runs
+    # unjoined, and must still not read from a source the caller goes on to close.
+    start = threading.Thread.start
+
+    def interrupted_start(thread: threading.Thread) -> None:
+        start(thread)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(threading.Thread, "start", interrupted_start)
+    pulled = _Recorder()
+    with pytest.raises(KeyboardInterrupt):
+        next(prefetched(pulled.items(), depth=100))
+    pulled.assert_none_after_close()
+
+
+class _Recorder:
+    """A slow endless source (like a decoder) that notes items pulled after it was closed."""
+
+    def __init__(self) -> None:
+        self.closed = False
+        self.late: list[int] = []
+
+    def items(self) -> Iterator[int]:
+        for index in itertools.count():
+            time.sleep(0.01)
+            if self.closed:
+                self.late.append(index)
+            yield index
+
+    def assert_none_after_close(self) -> None:
+        self.closed = True
+        time.sleep(0.3)
+        assert self.late == []
 
 
 def test_background_calls_run_in_order_and_surface_the_first_error() -> None:

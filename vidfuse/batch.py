@@ -19,7 +19,7 @@ from pathlib import Path
 
 from vidfuse.api import Models, Observer, UpscaleOptions, build_models, upscale
 from vidfuse.errors import UsageError, VidfuseError
-from vidfuse.video.atomic import TEMP_MARKER, remove_stale_temps
+from vidfuse.video.atomic import TEMP_MARKER
 from vidfuse.video.writer import CONTAINERS, check_encode_settings
 
 DEFAULT_PATTERNS = ("*.mp4", "*.mkv", "*.mov", "*.avi", "*.webm", "*.m4v", "*.mpg", "*.mpeg",
@@ -73,7 +73,6 @@ def process_file(template: UpscaleOptions, source: Path, target: Path,
     options = dataclasses.replace(template, input=source, output=target)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        remove_stale_temps(target)  # a killed run's leftovers: this file is redone now
         result = upscale(options, observer, _models_for(options))
     except VidfuseError as exc:
         return FileResult(str(source), str(target), "failed", error=str(exc))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import signal
 import sys
 import threading
@@ -707,7 +708,14 @@ _stop_requested = threading.Event()
 def _on_stop_signal(signum: int, frame: object) -> None:
     """Ctrl-C and SIGTERM: remember it, then interrupt. Python drops an exception raised
     while it runs a finaliser or weakref callback, so progress callbacks (`_check_stop`)
-    raise it again at the next frame or file."""
+    raise it again at the next frame or file.
+
+    A second one while that clean stop runs quits at once, as ffmpeg does: nothing is
+    renamed into place, and the hidden partial file is removed by the next run to that
+    output."""
+    if _stop_requested.is_set():
+        err.print("[red]error:[/] interrupted again: stopped at once", soft_wrap=True)
+        os._exit(130)
     _stop_requested.set()
     raise KeyboardInterrupt
 

@@ -37,22 +37,32 @@ def _put(target: queue.Queue[object], item: object, stop: threading.Event) -> bo
 
 
 def prefetched(items: Iterator[T], depth: int = 4) -> Generator[T, None, None]:
-    """Yield ``items``, produced ahead by a background thread (at most ``depth`` waiting)."""
+    """Yield ``items``, produced ahead by a background thread (at most ``depth`` waiting).
+
+    Once the consumer stops (finished, failed or interrupted), ``items`` is never pulled
+    again: the caller may close what it reads from, such as a demuxer, right after.
+    """
     pending: queue.Queue[object] = queue.Queue(maxsize=depth)
     stop = threading.Event()
+    # Held while ``items`` is in use. A join is not enough: Ctrl-C can land while start()
+    # waits for the new thread, which then runs unjoined; taking this lock waits for it.
+    reading = threading.Lock()
 
     def produce() -> None:
-        try:
-            for item in items:
-                if not _put(pending, item, stop):
-                    return
-            _put(pending, _END, stop)
-        except BaseException as error:
-            _put(pending, _Failure(error), stop)
+        with reading:
+            if stop.is_set():
+                return
+            try:
+                for item in items:
+                    if not _put(pending, item, stop):
+                        return
+                _put(pending, _END, stop)
+            except BaseException as error:
+                _put(pending, _Failure(error), stop)
 
     worker = threading.Thread(target=produce, name="vidfuse-decode", daemon=True)
-    worker.start()
     try:
+        worker.start()
         while True:
             item = pending.get()
             if item is _END:
@@ -62,7 +72,8 @@ def prefetched(items: Iterator[T], depth: int = 4) -> Generator[T, None, None]:
             yield item  # type: ignore[misc]
     finally:
         stop.set()
-        worker.join(timeout=10)
+        if reading.acquire(timeout=10):
+            reading.release()
 
 
 class BackgroundCalls(Generic[T]):

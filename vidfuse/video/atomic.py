@@ -14,22 +14,28 @@ from contextlib import contextmanager
 from pathlib import Path
 
 TEMP_MARKER = ".vidfuse-partial-"
+_TAG = 8  # hex digits that make a temporary name unique
 
 
 def temp_name_for(final: Path) -> Path:
     """A unique sibling of ``final`` that keeps its extension (muxers pick formats by it)."""
-    return final.with_name(f".{final.stem}{TEMP_MARKER}{uuid.uuid4().hex[:8]}{final.suffix}")
+    return final.with_name(f".{final.stem}{TEMP_MARKER}{uuid.uuid4().hex[:_TAG]}{final.suffix}")
 
 
-def remove_stale_temps(final: Path) -> None:
-    """Delete temporary siblings of ``final`` left by runs that were killed mid-write."""
-    for stale in final.parent.glob(f".{final.stem}{TEMP_MARKER}*{final.suffix}"):
+def _remove_stale_temps(final: Path) -> None:
+    """Delete temporary siblings of ``final`` left by runs that were killed mid-write (only
+    names exactly of its pattern: clip.mp4's leftovers are not an output ``clip``'s)."""
+    pattern = f".{final.stem}{TEMP_MARKER}{'[0-9a-f]' * _TAG}{final.suffix}"
+    for stale in final.parent.glob(pattern):
         _remove(stale)
 
 
 @contextmanager
 def atomic_output(final: Path) -> Iterator[Path]:
-    """Yield a temporary path; on success it replaces ``final``, on any failure it is removed."""
+    """Yield a temporary path; on success it replaces ``final``, on any failure it is removed.
+
+    Leftovers of earlier runs to ``final`` that were killed mid-write go first."""
+    _remove_stale_temps(final)
     temp = temp_name_for(final)
     try:
         yield temp
