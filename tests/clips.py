@@ -40,7 +40,8 @@ def write_clip(path: Path, frames: Sequence[np.ndarray], rate: Fraction = Fracti
                codec: str = "ffv1", pix_fmt: str = "yuv444p", audio_seconds: float = 0.0,
                pts: Sequence[int] | None = None, time_base: Fraction | None = None,
                full_range: bool = False, matrix: int = 1, rotation: int = 0,
-               transfer: int = 1, pixel_aspect: Fraction | None = None) -> Path:
+               transfer: int = 1, pixel_aspect: Fraction | None = None,
+               gop: int | None = None) -> Path:
     """Encode RGB frames (BT.709 by default) into ``path``; optionally a sine-tone AAC track."""
     from av.video.reformatter import ColorRange, Colorspace
 
@@ -62,6 +63,8 @@ def write_clip(path: Path, frames: Sequence[np.ndarray], rate: Fraction = Fracti
             stream.set_display_rotation(rotation)
         if pixel_aspect:
             ctx.sample_aspect_ratio = pixel_aspect
+        if gop:
+            ctx.gop_size = gop
         audio = None
         if audio_seconds:
             audio = container.add_stream("aac", rate=48000)

@@ -7,6 +7,7 @@ thin layer over the same functions.
 from vidfuse.api import UpscaleOptions, UpscaleResult, default_output, upscale
 from vidfuse.errors import VidfuseError
 from vidfuse.video.probe import MediaInfo, probe
+from vidfuse.video.span import Span
 from vidfuse.video.writer import EncodeSettings
 
 __version__ = "0.1.0"
@@ -14,6 +15,7 @@ __version__ = "0.1.0"
 __all__ = [
     "EncodeSettings",
     "MediaInfo",
+    "Span",
     "UpscaleOptions",
     "UpscaleResult",
     "VidfuseError",

@@ -35,6 +35,7 @@ from vidfuse.timeline import FactorSchedule, RateSchedule, Schedule, SlowMotion
 from vidfuse.video.atomic import atomic_output
 from vidfuse.video.colour import has_alpha
 from vidfuse.video.reader import SourceInfo, open_source
+from vidfuse.video.span import WHOLE, Span
 from vidfuse.video.writer import (
     CONTAINERS,
     EncodeSettings,
@@ -68,6 +69,8 @@ class UpscaleOptions:
     device: str = "auto"
     overwrite: bool = False
     image_fps: Fraction | None = None
+    # Only this part of the input (--start, --duration); the output's clock starts with it.
+    span: Span = WHOLE
     encode: EncodeSettings = field(default_factory=EncodeSettings)
     # Fusion mode: colour for a grey input from one of these three (see vidfuse.keyframes).
     reference: Path | None = None
@@ -104,6 +107,10 @@ class UpscaleOptions:
         if len(sources) > 1:
             raise UsageError("--reference, --keyframes and --keyframe-every are alternatives: "
                              "give one")
+        if not self.span.whole and (self.reference or self.keyframes):
+            raise UsageError("--start and --duration do not work with --reference or "
+                             "--keyframes, which are matched to the whole input: trim the "
+                             "grey video and its colour together first")
         if self.grey and not sources:
             raise UsageError("--grey needs colour from --reference, --keyframes or "
                              "--keyframe-every")
@@ -200,7 +207,8 @@ def upscale(options: UpscaleOptions, observer: Observer | None = None,
     started = time.perf_counter()
     counts = StreamCounts()
     colour_counts = FusionCounts()
-    with open_source(options.input, options.image_fps) as source, ExitStack() as stack:
+    with (open_source(options.input, options.image_fps, options.span) as source,
+          ExitStack() as stack):
         info = source.info
         schedule = _schedule(options, info)
         keys = _keyframe_source(options, info)
@@ -295,7 +303,8 @@ def _adapt(options: UpscaleOptions, info: SourceInfo, colouriser: Colouriser,
     if steps == 0:
         return None
     cuts = SceneCutDetector(options.scene_threshold)
-    with open_source(options.input, options.image_fps) as source, ExitStack() as stack:
+    with (open_source(options.input, options.image_fps, options.span) as source,
+          ExitStack() as stack):
         keys = _keyframe_source(options, info)
         assert keys is not None
         stack.callback(keys.close)

@@ -40,6 +40,7 @@ from vidfuse.pipeline import StreamCounts
 from vidfuse.scene import DEFAULT_SCENE_THRESHOLD
 from vidfuse.video.probe import probe
 from vidfuse.video.reader import SourceInfo
+from vidfuse.video.span import Span, parse_seconds
 from vidfuse.video.writer import CODECS, GPU_CODECS, EncodeSettings
 
 app = typer.Typer(
@@ -175,6 +176,12 @@ SceneThreshold = Annotated[float, typer.Option(
 Slowmo = Annotated[bool, typer.Option(
     "--slowmo", help="Slow motion: keep the frame rate and play --factor times longer "
                      "(audio and subtitles are dropped).")]
+Start = Annotated[str | None, typer.Option(
+    help="Process from this time on (seconds, or [HH:]MM:SS[.ms]); the output starts there at "
+         "0:00, audio in step. With --duration, preview a few seconds before a long run.",
+    show_default=False)]
+Duration = Annotated[str | None, typer.Option(
+    help="Process only this long (seconds, or [HH:]MM:SS[.ms]).", show_default=False)]
 Dedup = Annotated[bool, typer.Option(
     "--dedup", help=f"Drop frames that repeat the one before (animation on twos or threes, "
                     f"24 fps film padded to 30) and interpolate across them, so motion no "
@@ -226,11 +233,13 @@ def _options(input: Path, out: Path, factor: int, fps: str | None, slowmo: bool,
              encoder_opt: list[str] | None, no_audio: bool,
              keyframe_every: int | None, colouriser: str, adapt: int | None,
              weights: str | None, colour_weights: str | None, device: str,
-             **rest: object) -> UpscaleOptions:
+             start: str | None, duration: str | None, **rest: object) -> UpscaleOptions:
     """UpscaleOptions from the shared options (``rest``: fields only `upscale` has)."""
     return UpscaleOptions(
         input=input, output=out, factor=factor,
         fps=_fraction(fps, "--fps") if fps else None, slowmo=slowmo, engine=engine,
+        span=Span(parse_seconds(start, "--start") if start else 0.0,
+                  parse_seconds(duration, "--duration") if duration else None),
         scene_threshold=scene_threshold, dedup=dedup, dedup_threshold=dedup_threshold,
         device=device,
         encode=EncodeSettings(codec=codec, crf=crf, preset=preset, pix_fmt=pix_fmt,
@@ -253,6 +262,8 @@ def upscale_command(
     factor: Factor = 2,
     fps: Fps = None,
     slowmo: Slowmo = False,
+    start: Start = None,
+    duration: Duration = None,
     engine: Engine = "auto",
     scene_threshold: SceneThreshold = DEFAULT_SCENE_THRESHOLD,
     dedup: Dedup = False,
@@ -303,6 +314,8 @@ def upscale_command(
 
       vidfuse upscale clip.mp4 --factor 4 --slowmo           # 4x slow motion
 
+      vidfuse upscale film.mkv --start 12:30 --duration 5    # a 5 s preview
+
       vidfuse upscale anime.mkv --dedup                      # smooth held drawings
 
       vidfuse upscale shots/ --input-fps 24 --out frames/    # images in, PNGs out
@@ -321,7 +334,7 @@ def upscale_command(
         options = _options(
             input, target, factor, fps, slowmo, engine, scene_threshold, dedup, dedup_threshold,
             codec, crf, preset, pix_fmt, encoder_opt, no_audio, keyframe_every, colouriser,
-            adapt, weights, colour_weights, device, overwrite=overwrite,
+            adapt, weights, colour_weights, device, start, duration, overwrite=overwrite,
             image_fps=_fraction(input_fps, "--input-fps") if input_fps else None,
             reference=reference, reference_offset=reference_offset, keyframes=keyframes,
             grey=grey)
@@ -369,6 +382,8 @@ def batch_command(
     factor: Factor = 2,
     fps: Fps = None,
     slowmo: Slowmo = False,
+    start: Start = None,
+    duration: Duration = None,
     engine: Engine = "auto",
     scene_threshold: SceneThreshold = DEFAULT_SCENE_THRESHOLD,
     dedup: Dedup = False,
@@ -406,7 +421,7 @@ def batch_command(
     template = _guarded(lambda: _options(
         input_dir, out, factor, fps, slowmo, engine, scene_threshold, dedup, dedup_threshold,
         codec, crf, preset, pix_fmt, encoder_opt, no_audio, keyframe_every, colouriser, adapt,
-        weights, colour_weights, device))
+        weights, colour_weights, device, start, duration))
     if jobs < 1:
         _fail(f"--jobs must be 1 or more, not {jobs}", 2)
     pairs = _guarded(lambda: plan(input_dir, out, pattern or DEFAULT_PATTERNS, recursive, ext))

@@ -6,6 +6,8 @@ is created) and otherwise hold nothing: memory does not grow with the length of 
 
 from __future__ import annotations
 
+import contextlib
+import math
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -26,6 +28,7 @@ from vidfuse.video.colour import (
     frame_to_picture,
     working_format_for,
 )
+from vidfuse.video.span import WHOLE, Span
 
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"}
 
@@ -35,6 +38,9 @@ PacketSink = Callable[[av.Packet], None]
 _TECHNICAL_TAGS = {"major_brand", "minor_version", "compatible_brands", "encoder", "duration"}
 # Video stream tags that describe the content (the rest, like handler_name, are technical).
 _VIDEO_TAGS = {"language", "title"}
+# After a span's last frame, audio packets up to its end may still follow (muxers interleave
+# by decode time): demuxing goes on this many seconds past the end to collect them.
+_INTERLEAVE = 1.0
 
 
 @dataclass(frozen=True)
@@ -87,20 +93,21 @@ def natural_key(name: str) -> list[object]:
 
 
 def open_source(
-    path: Path, image_fps: Fraction | None = None
+    path: Path, image_fps: Fraction | None = None, span: Span = WHOLE
 ) -> VideoFileSource | ImageSequenceSource:
-    """Open a video file, or a directory of images played at ``image_fps``."""
+    """Open a video file, or a directory of images played at ``image_fps``; only ``span``
+    of it is read."""
     if not path.exists():
         raise UsageError(f"input not found: {path}")
     if path.is_dir():
-        return ImageSequenceSource(path, image_fps or Fraction(25))
-    return VideoFileSource(path)
+        return ImageSequenceSource(path, image_fps or Fraction(25), span)
+    return VideoFileSource(path, span=span)
 
 
 class VideoFileSource:
     """Any file PyAV can open with at least one video stream."""
 
-    def __init__(self, path: Path, video_only: bool = False) -> None:
+    def __init__(self, path: Path, video_only: bool = False, span: Span = WHOLE) -> None:
         """``video_only``: demux nothing but video (a colour reference's audio is not wanted)."""
         if path.stat().st_size == 0:
             raise InputError(f"input is an empty file (0 bytes): {path}")
@@ -120,11 +127,16 @@ class VideoFileSource:
         self._packets_to: PacketSink | None = None
         # Packets demuxed before a sink is routed (while peeking at the first frame).
         self._early_packets: list[av.Packet] = []
-        self._frames = self._decode()
+        rate = self._stream.average_rate or self._stream.guessed_rate or Fraction(25)
+        self._span = span
+        self._frames = self._decode() if span.whole else self._decode_span(float(rate))
         try:
             first = next(self._frames)
         except StopIteration:
             self._container.close()
+            if not span.whole:
+                raise InputError(f"no frames in {path} from --start {span.start:g} s "
+                                 "(the video is shorter)") from None
             raise InputError(f"no decodable video frames in {path}") from None
         self._first: av.VideoFrame | None = first
         ctx = self._stream.codec_context
@@ -134,13 +146,16 @@ class VideoFileSource:
         working = working_format_for(first.format.name)
         if first.format.is_rgb or first.format.has_palette:
             colour = RGB_WORKING_COLOUR
-        rate = self._stream.average_rate or self._stream.guessed_rate or Fraction(25)
         duration = (
             float(self._stream.duration * self._stream.time_base)
             if self._stream.duration
             else (self._container.duration / 1e6 if self._container.duration else None)
         )
         count = self._stream.frames or (round(duration * rate) if duration else None)
+        if not span.whole:
+            duration = min(duration - span.start if duration else math.inf, span.end - span.start)
+            count = round(duration * rate) if math.isfinite(duration) else None
+            duration = duration if math.isfinite(duration) else None
         self.info = SourceInfo(
             path=path,
             width=first.width,
@@ -188,6 +203,45 @@ class VideoFileSource:
                         self._packets_to(packet)
                     continue
                 yield from packet.decode()
+        except av.error.FFmpegError as exc:
+            raise InputError(f"cannot decode {path}: {ffmpeg_reason(exc)}") from exc
+
+    def _decode_span(self, rate: float) -> Iterator[av.VideoFrame]:
+        """Like :meth:`_decode`, for the span only: a seek to the keyframe before its start,
+        then frames and packets outside it dropped and the rest moved back by its start."""
+        span, stream, path = self._span, self._stream, self._container.name
+        origin = float(stream.start_time * stream.time_base) if stream.start_time else 0.0
+        if span.start > 0:
+            # Not seekable (a raw stream): decoding from the top reaches the start too.
+            with contextlib.suppress(av.error.FFmpegError):
+                self._container.seek(round((origin + span.start) / stream.time_base),
+                                     stream=stream, backward=True)
+        ended = False
+        try:
+            for packet in self._container.demux([stream, *self._passthrough]):
+                time = _seconds(packet.pts, packet.time_base)
+                if ended and time is not None and time - origin >= span.end + _INTERLEAVE:
+                    return
+                if packet.stream is not stream:
+                    if (packet.dts is None or time is None
+                            or not span.start <= time - origin < span.end):
+                        continue
+                    _move_back(packet, span.start)
+                    if self._packets_to is None:
+                        self._early_packets.append(packet)
+                    else:
+                        self._packets_to(packet)
+                    continue
+                if ended:
+                    continue
+                for frame in packet.decode():
+                    if frame.time is not None and not span.keeps(frame.time - origin, 1 / rate):
+                        if frame.time - origin < span.start:
+                            continue  # the seek lands on the keyframe before the start
+                        ended = True
+                        break
+                    _move_back(frame, span.start)
+                    yield frame
         except av.error.FFmpegError as exc:
             raise InputError(f"cannot decode {path}: {ffmpeg_reason(exc)}") from exc
 
@@ -244,7 +298,7 @@ class VideoFileSource:
 class ImageSequenceSource:
     """A directory of still images in natural order, played at a fixed rate."""
 
-    def __init__(self, path: Path, fps: Fraction) -> None:
+    def __init__(self, path: Path, fps: Fraction, span: Span = WHOLE) -> None:
         files = sorted(
             (p for p in path.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()),
             key=lambda p: natural_key(p.name),
@@ -252,6 +306,10 @@ class ImageSequenceSource:
         if not files:
             exts = ", ".join(sorted(IMAGE_EXTENSIONS))
             raise UsageError(f"no images ({exts}) in directory {path}")
+        files = [f for i, f in enumerate(files) if span.keeps(i / float(fps), 1 / float(fps))]
+        if not files:
+            raise InputError(f"no images in {path} from --start {span.start:g} s (at "
+                             f"{float(fps):g} images a second the sequence is shorter)")
         self._files = files
         first = self._load(files[0])
         self._first: np.ndarray | None = first  # handed to pictures(), not read again
@@ -308,6 +366,21 @@ class ImageSequenceSource:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _seconds(pts: int | None, time_base: Fraction | None) -> float | None:
+    return None if pts is None or time_base is None else float(pts * time_base)
+
+
+def _move_back(item: av.Packet | av.VideoFrame, seconds: float) -> None:
+    """Shift a packet's or frame's timestamps ``seconds`` earlier, in its own time base."""
+    if seconds == 0 or item.time_base is None:
+        return
+    ticks = round(seconds / item.time_base)
+    if item.pts is not None:
+        item.pts -= ticks
+    if isinstance(item, av.Packet) and item.dts is not None:
+        item.dts -= ticks
 
 
 def _prepend(first: av.VideoFrame, rest: Iterator[av.VideoFrame]) -> Iterator[av.VideoFrame]:
