@@ -129,7 +129,7 @@ class VideoFileSource:
         self._early_packets: list[av.Packet] = []
         rate = self._stream.average_rate or self._stream.guessed_rate or Fraction(25)
         self._span = span
-        self._frames = self._decode() if span.whole else self._decode_span(float(rate))
+        self._frames = self._decode(float(rate))
         try:
             first = next(self._frames)
         except StopIteration:
@@ -189,27 +189,12 @@ class VideoFileSource:
             sink(packet)
         self._early_packets.clear()
 
-    def _decode(self) -> Iterator[av.VideoFrame]:
-        streams = [self._stream, *self._passthrough]
-        path = self._container.name
-        try:
-            for packet in self._container.demux(streams):
-                if packet.stream is not self._stream:
-                    if packet.dts is None:
-                        continue  # demuxer flush packets carry no data
-                    if self._packets_to is None:
-                        self._early_packets.append(packet)
-                    else:
-                        self._packets_to(packet)
-                    continue
-                yield from packet.decode()
-        except av.error.FFmpegError as exc:
-            raise InputError(f"cannot decode {path}: {ffmpeg_reason(exc)}") from exc
-
-    def _decode_span(self, rate: float) -> Iterator[av.VideoFrame]:
-        """Like :meth:`_decode`, for the span only: a seek to the keyframe before its start,
-        then frames and packets outside it dropped and the rest moved back by its start."""
+    def _decode(self, rate: float) -> Iterator[av.VideoFrame]:
+        """Decoded frames of the span, audio and subtitle packets routed on the way (one
+        demux pass). A span seeks to the keyframe before its start; frames and packets outside
+        it are dropped, and the rest moved back by its start."""
         span, stream, path = self._span, self._stream, self._container.name
+        trim = not span.whole
         origin = float(stream.start_time * stream.time_base) if stream.start_time else 0.0
         if span.start > 0:
             # Not seekable (a raw stream): decoding from the top reaches the start too.
@@ -223,10 +208,12 @@ class VideoFileSource:
                 if ended and time is not None and time - origin >= span.end + _INTERLEAVE:
                     return
                 if packet.stream is not stream:
-                    if (packet.dts is None or time is None
-                            or not span.start <= time - origin < span.end):
-                        continue
-                    _move_back(packet, span.start)
+                    if packet.dts is None:
+                        continue  # demuxer flush packets carry no data
+                    if trim:
+                        if time is None or not span.start <= time - origin < span.end:
+                            continue
+                        _move_back(packet, span.start)
                     if self._packets_to is None:
                         self._early_packets.append(packet)
                     else:
@@ -235,12 +222,16 @@ class VideoFileSource:
                 if ended:
                     continue
                 for frame in packet.decode():
-                    if frame.time is not None and not span.keeps(frame.time - origin, 1 / rate):
-                        if frame.time - origin < span.start:
-                            continue  # the seek lands on the keyframe before the start
-                        ended = True
-                        break
-                    _move_back(frame, span.start)
+                    if trim:
+                        if frame.time is None:
+                            raise InputError(f"{path} has frames without timestamps: --start "
+                                             "and --duration cannot find their place in it")
+                        if not span.keeps(frame.time - origin, 1 / rate):
+                            if frame.time - origin < span.start:
+                                continue  # decoded from the keyframe before the start
+                            ended = True
+                            break
+                        _move_back(frame, span.start)
                     yield frame
         except av.error.FFmpegError as exc:
             raise InputError(f"cannot decode {path}: {ffmpeg_reason(exc)}") from exc
