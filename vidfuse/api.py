@@ -34,6 +34,7 @@ from vidfuse.threads import BackgroundCalls, prefetched
 from vidfuse.timeline import FactorSchedule, RateSchedule, Schedule, SlowMotion
 from vidfuse.video.atomic import atomic_output
 from vidfuse.video.colour import has_alpha
+from vidfuse.video.pipes import check_pipes, is_pipe
 from vidfuse.video.reader import SourceInfo, open_source
 from vidfuse.video.span import WHOLE, Span
 from vidfuse.video.writer import (
@@ -100,8 +101,12 @@ class UpscaleOptions:
                              "it does not take --fps")
         if self.fps is not None and self.fps <= 0:
             raise UsageError(f"--fps must be positive, not {self.fps}")
-        if not self.input.exists():
+        check_pipes(self.input, self.output)
+        if not is_pipe(self.input) and not self.input.exists():
             raise UsageError(f"input not found: {self.input}")
+        if is_pipe(self.input) and self.adapt:
+            raise UsageError("--adapt reads the input a second time, which a pipe cannot "
+                             "give: pass a file, or --adapt 0")
         sources = [x for x in (self.reference, self.keyframes, self.keyframe_every)
                    if x is not None]
         if len(sources) > 1:
@@ -126,6 +131,9 @@ class UpscaleOptions:
             if given is not None and given.resolve() == self.output.resolve():
                 raise UsageError(f"output would overwrite {given}")
         kind = output_kind(self.output)
+        if is_pipe(self.output):
+            check_encode_settings(self.encode, self.output)
+            return
         if self.output.resolve() == self.input.resolve():
             raise UsageError(f"output would overwrite the input: {self.output}")
         if self.output.exists() and not self.overwrite:
@@ -273,6 +281,9 @@ def default_output(input: Path, factor: int = 2, fps: Fraction | None = None,
     (clip.mp4 -> clip_x2.mp4, clip_60fps.mp4 with ``fps``, clip_slow2.mp4 with ``slowmo``).
     An image folder gives a folder of PNGs; a container vidfuse does not write (.avi, ...)
     gives .mkv."""
+    if is_pipe(input):
+        raise UsageError("with input from a pipe, name the output: --out FILE, or --out - "
+                         "for standard output")
     tag = (f"{round(float(fps), 2):g}fps" if fps else
            f"slow{factor}" if slowmo else f"x{factor}")
     if input.is_dir():
@@ -298,8 +309,9 @@ def _adapt(options: UpscaleOptions, info: SourceInfo, colouriser: Colouriser,
     from vidfuse.adapt import adapt, adaptable, collect_keyframes  # torch: only when used
 
     steps = options.adapt
-    if steps is None:
-        steps = DEFAULT_ADAPT_STEPS if adaptable(colouriser) else 0
+    if steps is None:  # a pipe cannot be read twice (validate refuses an explicit count)
+        steps = (DEFAULT_ADAPT_STEPS if adaptable(colouriser) and not is_pipe(options.input)
+                 else 0)
     if steps == 0:
         return None
     cuts = SceneCutDetector(options.scene_threshold)

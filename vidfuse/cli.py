@@ -252,12 +252,14 @@ def _options(input: Path, out: Path, factor: int, fps: str | None, slowmo: bool,
 @app.command("upscale")
 def upscale_command(
     input: Annotated[Path, typer.Argument(
-        help="Video file, or a directory of images (png/jpg/tif, natural order).",
+        help="Video file, a directory of images (png/jpg/tif, natural order), or - for "
+             "standard input (Matroska or MPEG-TS from a pipe).",
         show_default=False)],
     out: Annotated[Path | None, typer.Option(
         "--out", "-o",
-        help="Output .mp4/.mkv/.mov/.webm, or a directory path for numbered PNG frames "
-             "(default: beside the input, clip.mp4 -> clip_x2.mp4 or clip_60fps.mp4).",
+        help="Output .mp4/.mkv/.mov/.webm, a directory path for numbered PNG frames, or - "
+             "for standard output (Matroska) (default: beside the input, clip.mp4 -> "
+             "clip_x2.mp4 or clip_60fps.mp4).",
         show_default=False)] = None,
     factor: Factor = 2,
     fps: Fps = None,
@@ -319,6 +321,8 @@ def upscale_command(
       vidfuse upscale anime.mkv --dedup                      # smooth held drawings
 
       vidfuse upscale shots/ --input-fps 24 --out frames/    # images in, PNGs out
+
+      ffmpeg -i in.mov -f matroska - | vidfuse upscale - --out - | mpv -   # pipes
 
       vidfuse upscale grey.mp4 --reference colour.mp4 --out out.mp4   # colour + 2x
 

@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from vidfuse.video.pipes import is_pipe
+
 TEMP_MARKER = ".vidfuse-partial-"
 _TAG = 8  # hex digits that make a temporary name unique
 
@@ -34,7 +36,11 @@ def _remove_stale_temps(final: Path) -> None:
 def atomic_output(final: Path) -> Iterator[Path]:
     """Yield a temporary path; on success it replaces ``final``, on any failure it is removed.
 
-    Leftovers of earlier runs to ``final`` that were killed mid-write go first."""
+    Leftovers of earlier runs to ``final`` that were killed mid-write go first. A pipe
+    (``-``) has nothing to rename: it is written directly."""
+    if is_pipe(final):
+        yield final
+        return
     _remove_stale_temps(final)
     temp = temp_name_for(final)
     try:

@@ -28,6 +28,7 @@ from vidfuse.video.colour import (
     frame_to_picture,
     working_format_for,
 )
+from vidfuse.video.pipes import ffmpeg_url, is_pipe
 from vidfuse.video.span import WHOLE, Span
 
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"}
@@ -38,6 +39,9 @@ PacketSink = Callable[[av.Packet], None]
 _TECHNICAL_TAGS = {"major_brand", "minor_version", "compatible_brands", "encoder", "duration"}
 # Video stream tags that describe the content (the rest, like handler_name, are technical).
 _VIDEO_TAGS = {"language", "title"}
+# MP4 and MOV usually index their frames after them, out of reach of a pipe read once.
+_PIPED_MP4 = (" (an MP4 or MOV pipes only with its index first, as ffmpeg -movflags +faststart "
+              "writes it; pipe Matroska or MPEG-TS)")
 # After a span's last frame, audio packets up to its end may still follow (muxers interleave
 # by decode time): demuxing goes on this many seconds past the end to collect them.
 _INTERLEAVE = 1.0
@@ -97,6 +101,8 @@ def open_source(
 ) -> VideoFileSource | ImageSequenceSource:
     """Open a video file, or a directory of images played at ``image_fps``; only ``span``
     of it is read."""
+    if is_pipe(path):
+        return VideoFileSource(path, span=span)
     if not path.exists():
         raise UsageError(f"input not found: {path}")
     if path.is_dir():
@@ -109,16 +115,21 @@ class VideoFileSource:
 
     def __init__(self, path: Path, video_only: bool = False, span: Span = WHOLE) -> None:
         """``video_only``: demux nothing but video (a colour reference's audio is not wanted)."""
-        if path.stat().st_size == 0:
+        self._piped = piped = is_pipe(path)
+        self._name = "standard input" if piped else str(path)
+        if not piped and path.stat().st_size == 0:
             raise InputError(f"input is an empty file (0 bytes): {path}")
         try:
-            self._container = av.open(str(path))
+            self._container = av.open(ffmpeg_url(path, write=False))
         except (av.error.FFmpegError, UnicodeDecodeError) as exc:
-            raise InputError(f"cannot read {path} as video: {ffmpeg_reason(exc)}") from exc
+            raise InputError(f"cannot read {self._name} as video: {ffmpeg_reason(exc)}"
+                             + (_PIPED_MP4 if piped else "")) from exc
+        # Said with every failure to decode a piped MP4 or MOV.
+        self._hint = _PIPED_MP4 if piped and "mp4" in self._container.format.name else ""
         moving = main_video_stream(self._container)
         if moving is None:
             self._container.close()
-            raise InputError(f"no video stream in {path}")
+            raise InputError(f"no video stream in {self._name}")
         self._stream = moving
         self._stream.thread_type = "AUTO"
         self._passthrough = [] if video_only else [
@@ -135,9 +146,9 @@ class VideoFileSource:
         except StopIteration:
             self._container.close()
             if not span.whole:
-                raise InputError(f"no frames in {path} from --start {span.start:g} s "
+                raise InputError(f"no frames in {self._name} from --start {span.start:g} s "
                                  "(the video is shorter)") from None
-            raise InputError(f"no decodable video frames in {path}") from None
+            raise InputError(f"no decodable video frames in {self._name}{self._hint}") from None
         self._first: av.VideoFrame | None = first
         ctx = self._stream.codec_context
         colour = colour_of(first)
@@ -193,10 +204,11 @@ class VideoFileSource:
         """Decoded frames of the span, audio and subtitle packets routed on the way (one
         demux pass). A span seeks to the keyframe before its start; frames and packets outside
         it are dropped, and the rest moved back by its start."""
-        span, stream, path = self._span, self._stream, self._container.name
+        span, stream = self._span, self._stream
         trim = not span.whole
         origin = float(stream.start_time * stream.time_base) if stream.start_time else 0.0
-        if span.start > 0:
+        # A pipe is not seeked: within what the demuxer has buffered a seek can land anywhere.
+        if span.start > 0 and not self._piped:
             # Not seekable (a raw stream): decoding from the top reaches the start too.
             with contextlib.suppress(av.error.FFmpegError):
                 self._container.seek(round((origin + span.start) / stream.time_base),
@@ -224,7 +236,7 @@ class VideoFileSource:
                 for frame in packet.decode():
                     if trim:
                         if frame.time is None:
-                            raise InputError(f"{path} has frames without timestamps: --start "
+                            raise InputError(f"{self._name} has frames without timestamps: --start "
                                              "and --duration cannot find their place in it")
                         if not span.keeps(frame.time - origin, 1 / rate):
                             if frame.time - origin < span.start:
@@ -234,7 +246,8 @@ class VideoFileSource:
                         _move_back(frame, span.start)
                     yield frame
         except av.error.FFmpegError as exc:
-            raise InputError(f"cannot decode {path}: {ffmpeg_reason(exc)}") from exc
+            raise InputError(f"cannot decode {self._name}: {ffmpeg_reason(exc)}{self._hint}"
+                             ) from exc
 
     def pictures(self) -> Iterator[Picture]:
         """Decoded frames in presentation order, converted to the working format."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -14,6 +15,7 @@ import numpy as np
 from vidfuse.errors import OutputError, UsageError, ffmpeg_reason
 from vidfuse.picture import Picture
 from vidfuse.video.colour import HDR_TRANSFERS, bit_depth, picture_to_frame, to_rgb
+from vidfuse.video.pipes import PIPE_FORMAT, ffmpeg_url, is_pipe
 from vidfuse.video.reader import Attachment, SourceInfo
 
 CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mkv": "matroska", ".mov": "mov", ".webm": "webm"}
@@ -76,8 +78,9 @@ class EncodeSettings:
 
 
 def output_kind(path: Path) -> str:
-    """'video' for a known container extension, 'frames' for an extension-less path."""
-    if path.suffix.lower() in CONTAINERS:
+    """'video' for a known container extension or a pipe, 'frames' for an extension-less
+    path."""
+    if path.suffix.lower() in CONTAINERS or is_pipe(path):
         return "video"
     if path.suffix == "" or path.is_dir():
         return "frames"
@@ -85,6 +88,11 @@ def output_kind(path: Path) -> str:
     raise UsageError(
         f"unsupported output extension '{path.suffix}' (use {known}, or a directory for PNG frames)"
     )
+
+
+def container_format(path: Path) -> str:
+    """The muxer for a video output: by extension, Matroska for a pipe."""
+    return PIPE_FORMAT if is_pipe(path) else CONTAINERS[path.suffix.lower()]
 
 
 def check_encode_settings(settings: EncodeSettings, output: Path) -> None:
@@ -99,7 +107,7 @@ def check_encode_settings(settings: EncodeSettings, output: Path) -> None:
         ) from None
     if codec.type != "video":
         raise UsageError(f"'{settings.codec}' is not a video codec")
-    container = CONTAINERS[output.suffix.lower()]
+    container = container_format(output)
     if container == "webm" and settings.codec not in ("libvpx-vp9", "libsvtav1", "libaom-av1"):
         raise UsageError(f".webm holds VP9 or AV1 only, not {settings.codec}; use .mkv")
     if container in ("mp4", "mov") and settings.codec == "ffv1":
@@ -151,11 +159,11 @@ class VideoFileSink:
         self._path = path
         self._time_base = time_base
         self._last_pts: int | None = None
-        fmt = CONTAINERS[path.suffix.lower()]
+        fmt = container_format(path)
         self._pix_fmt = choose_pix_fmt(settings, info, warn)
         self._size = _encodable_size(info.width, info.height, self._pix_fmt, warn)
         try:
-            self._container = av.open(str(container_path), "w", format=fmt)
+            self._container = av.open(ffmpeg_url(container_path, write=True), "w", format=fmt)
         except (av.error.FFmpegError, OSError) as exc:
             raise OutputError(f"cannot create {path}: {exc}") from exc
         try:
@@ -253,7 +261,12 @@ class VideoFileSink:
         try:
             self._container.mux(packets)
         except av.error.FFmpegError as exc:
-            raise OutputError(f"cannot write {self._path}: {ffmpeg_reason(exc)}") from exc
+            raise self._write_error(exc) from exc
+
+    def _write_error(self, exc: av.error.FFmpegError) -> OutputError:
+        if isinstance(exc, BrokenPipeError):  # `| head`, a player closed early
+            return OutputError("the program reading the output stopped reading it")
+        return OutputError(f"cannot write {self._path}: {ffmpeg_reason(exc)}")
 
     def write(self, picture: Picture) -> None:
         picture = _pad(picture, self._size)
@@ -278,20 +291,26 @@ class VideoFileSink:
 
     def _mux_video(self, frame: av.VideoFrame | None) -> None:
         try:
-            self._container.mux(self._stream.encode(frame))
+            packets = self._stream.encode(frame)
         except av.error.FFmpegError as exc:
             raise OutputError(f"encoding failed: {exc}") from exc
+        self._mux(packets)
 
     def close(self) -> None:
         """Flush encoders and finish the file; must be called for the output to be valid."""
         self._mux_video(None)
         for transcoder in self._transcoders.values():
-            for out in transcoder.flush():
-                self._container.mux(out)
-        self._container.close()
+            self._mux(transcoder.flush())
+        try:
+            self._container.close()
+        except av.error.FFmpegError as exc:
+            raise self._write_error(exc) from exc
 
     def abort(self) -> None:
-        self._container.close()
+        """Close without caring how: the output is being thrown away, perhaps because
+        writing it failed (finishing it would fail the same way)."""
+        with contextlib.suppress(av.error.FFmpegError, OSError):
+            self._container.close()
 
 
 class _AudioTranscoder:
