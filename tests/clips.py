@@ -41,7 +41,8 @@ def write_clip(path: Path, frames: Sequence[np.ndarray], rate: Fraction = Fracti
                pts: Sequence[int] | None = None, time_base: Fraction | None = None,
                full_range: bool = False, matrix: int = 1, rotation: int = 0,
                transfer: int = 1, pixel_aspect: Fraction | None = None,
-               gop: int | None = None) -> Path:
+               gop: int | None = None,
+               chapters: Sequence[tuple[float, float, str]] = ()) -> Path:
     """Encode RGB frames (BT.709 by default) into ``path``; optionally a sine-tone AAC track."""
     from av.video.reformatter import ColorRange, Colorspace
 
@@ -65,6 +66,10 @@ def write_clip(path: Path, frames: Sequence[np.ndarray], rate: Fraction = Fracti
             ctx.sample_aspect_ratio = pixel_aspect
         if gop:
             ctx.gop_size = gop
+        container.set_chapters([
+            {"id": number, "start": round(start * 1000), "end": round(end * 1000),
+             "time_base": Fraction(1, 1000), "metadata": {"title": title}}
+            for number, (start, end, title) in enumerate(chapters, 1)])
         audio = None
         if audio_seconds:
             audio = container.add_stream("aac", rate=48000)

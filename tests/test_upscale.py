@@ -12,7 +12,7 @@ import pytest
 from clips import frame_times, moving_frames, read_frames, write_clip
 from recording import RecordingObserver
 
-from vidfuse import EncodeSettings, UpscaleOptions, default_output, probe, upscale
+from vidfuse import EncodeSettings, Span, UpscaleOptions, default_output, probe, upscale
 from vidfuse.errors import UsageError
 from vidfuse.metrics import psnr
 from vidfuse.video.colour import bit_depth
@@ -262,6 +262,25 @@ def test_title_date_and_language_are_kept(tmp_path: Path, suffix: str) -> None:
         assert container.metadata["creation_time"].startswith("2020-01-02T03:04:05")
         assert container.streams.video[0].language == "fra"
         assert "major_brand" not in container.metadata or suffix == ".mp4"
+
+
+def test_chapters_mark_the_same_moments(tmp_path: Path) -> None:
+    clip = write_clip(tmp_path / "in.mkv", moving_frames(50, 64, 96),
+                      chapters=[(0, 1, "Intro"), (1, 2, "Main")])
+
+    def chapters(options: UpscaleOptions) -> list[tuple[float, float, str]]:
+        upscale(options)
+        with av.open(str(options.output)) as container:
+            return [(round(float(c["start"] * c["time_base"]), 3),
+                     round(float(c["end"] * c["time_base"]), 3), c["metadata"]["title"])
+                    for c in container.chapters()]
+
+    assert chapters(UpscaleOptions(clip, tmp_path / "o.mp4")) == [(0, 1, "Intro"),
+                                                                   (1, 2, "Main")]
+    assert chapters(UpscaleOptions(clip, tmp_path / "o.mkv", span=Span(0.5))) == [
+        (0, 0.5, "Intro"), (0.5, 1.5, "Main")]
+    assert chapters(UpscaleOptions(clip, tmp_path / "slow.mkv", slowmo=True)) == [
+        (0, 2, "Intro"), (2, 4, "Main")]
 
 
 def test_transparency_that_cannot_be_kept_is_flagged(tmp_path: Path) -> None:

@@ -56,6 +56,20 @@ class Attachment:
     data: bytes
 
 
+@dataclass(frozen=True)
+class Chapter:
+    """A named part of the timeline (seconds on the video's clock), as players list them."""
+
+    start: float
+    end: float
+    metadata: dict[str, str]
+
+    def stretched(self, factor: int, origin: float) -> Chapter:
+        """The same part of a video played ``factor`` times slower from ``origin``."""
+        return Chapter(origin + (self.start - origin) * factor,
+                       origin + (self.end - origin) * factor, self.metadata)
+
+
 @dataclass
 class SourceInfo:
     """What the rest of the pipeline needs to know about an input before frames flow."""
@@ -80,6 +94,7 @@ class SourceInfo:
     video_tags: dict[str, str] = field(default_factory=dict)
     # Files carried inside the container (fonts for styled subtitles, cover art).
     attachments: list[Attachment] = field(default_factory=list)
+    chapters: list[Chapter] = field(default_factory=list)
     passthrough: list[av.stream.Stream] = field(default_factory=list)
 
 
@@ -140,6 +155,9 @@ class VideoFileSource:
         self._early_packets: list[av.Packet] = []
         rate = self._stream.average_rate or self._stream.guessed_rate or Fraction(25)
         self._span = span
+        # Where the video's clock starts: spans and chapters count from here.
+        start = self._stream.start_time
+        self._origin = float(start * self._stream.time_base) if start else 0.0
         self._frames = self._decode(float(rate))
         try:
             first = next(self._frames)
@@ -191,7 +209,21 @@ class VideoFileSource:
             attachments=[] if video_only else [
                 Attachment(s.name, s.mimetype, bytes(s.data))
                 for s in self._container.streams if s.type == "attachment"],
+            chapters=[] if video_only else self._chapters(),
         )
+
+    def _chapters(self) -> list[Chapter]:
+        """The file's chapters that overlap the span, cut to it and on the output's clock."""
+        span, origin = self._span, self._origin
+        found = []
+        for chapter in self._container.chapters():
+            time_base = chapter["time_base"]
+            start = max(float(chapter["start"] * time_base), origin + span.start)
+            end = min(float(chapter["end"] * time_base), origin + span.end)
+            if end > start:
+                found.append(Chapter(start - span.start, end - span.start,
+                                     dict(chapter["metadata"])))
+        return found
 
     def route_packets(self, sink: PacketSink) -> None:
         """Send audio/subtitle packets to ``sink`` while video is decoded (one demux pass)."""
@@ -204,9 +236,8 @@ class VideoFileSource:
         """Decoded frames of the span, audio and subtitle packets routed on the way (one
         demux pass). A span seeks to the keyframe before its start; frames and packets outside
         it are dropped, and the rest moved back by its start."""
-        span, stream = self._span, self._stream
+        span, stream, origin = self._span, self._stream, self._origin
         trim = not span.whole
-        origin = float(stream.start_time * stream.time_base) if stream.start_time else 0.0
         # A pipe is not seeked: within what the demuxer has buffered a seek can land anywhere.
         if span.start > 0 and not self._piped:
             # Not seekable (a raw stream): decoding from the top reaches the start too.

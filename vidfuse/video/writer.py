@@ -175,6 +175,11 @@ class VideoFileSink:
             if settings.keep_audio:
                 self._add_passthrough(fmt, info.passthrough, warn)
                 self._add_attachments(fmt, info.attachments, warn)
+            self._container.set_chapters([
+                {"id": number, "start": round(chapter.start * 1000),
+                 "end": round(chapter.end * 1000), "time_base": Fraction(1, 1000),
+                 "metadata": chapter.metadata}
+                for number, chapter in enumerate(info.chapters, 1)])
         except BaseException:
             self._container.close()
             raise
