@@ -14,7 +14,7 @@ from test_cli import assert_one_line_error, run_cli
 
 from vidfuse.colourisers import build_colouriser
 from vidfuse.fusion import MAX_GAP, FusionCounts, colourise_stream, steadied
-from vidfuse.keyframes import EveryNthKeyframe
+from vidfuse.keyframes import EveryNthKeyframe, ReferenceKeyframes
 from vidfuse.metrics import psnr
 from vidfuse.picture import Picture
 from vidfuse.scene import SceneCutDetector
@@ -92,6 +92,32 @@ def test_reference_video_at_lower_rate_and_size_colours_grey_input(scene: dict,
     _, grey_rgb = decoded(scene["grey"])
     uncoloured = float(np.mean([psnr(t, g) for t, g in zip(truth, grey_rgb, strict=True)]))
     assert _chroma_psnr(rgb, truth, range(FRAMES)) > uncoloured + 5
+
+
+def test_a_reference_filmed_beside_the_input_is_registered_to_it(scene: dict,
+                                                                  tmp_path: Path) -> None:
+    # A second camera: the view moved by (5, 3) pixels, its sensor 10 levels brighter.
+    shift = np.float32([[1, 0, 5], [0, 1, 3]])
+    beside = [np.clip(cv2.warpAffine(f, shift, (96, 64), borderMode=cv2.BORDER_REFLECT)
+                      .astype(np.int16) + 10, 0, 255).astype(np.uint8)
+              for f in scene["truth"][::4]]
+    reference = write_clip(tmp_path / "beside.mkv", beside, rate=Fraction(25, 4))
+    grey, _ = decoded(scene["grey"])
+    with VideoFileSource(scene["grey"]) as source:
+        info = source.info
+
+    def keyframe_psnr(register: bool) -> float:
+        keys = ReferenceKeyframes(reference, info, register=register)
+        coloured = {i: g.with_chroma_of(key) for i, g in enumerate(grey)
+                    if (key := keys.keyframe_for(i, g)) is not None}
+        keys.close()
+        assert sorted(coloured) == [0, 4, 8, 12, 16]
+        return float(np.mean([psnr(scene["truth"][i], to_rgb(
+            picture_to_frame(p, info.working, info.colour), info.colour, 8))
+            for i, p in coloured.items()]))
+
+    transplanted, registered = keyframe_psnr(False), keyframe_psnr(True)
+    assert registered > transplanted + 6, (transplanted, registered)
 
 
 def test_keyframe_images_named_by_index_and_time(scene: dict, tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ matrix and range, so colourisers never see a foreign layout.
   0-based) or by time from the first frame (``t=4.80s.png``, also ``t4.8.png``).
 - :class:`ReferenceKeyframes`: a colour video of the same scene, at its own frame rate and
   resolution, matched by timestamp within half an input frame (``offset`` for clocks that
-  differ).
+  differ), and registered to the frame it colours by optical flow.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import av
 import cv2
 import numpy as np
 
+from vidfuse.colourisers.alignment import KeyframeAligner, registered
 from vidfuse.errors import InputError, UsageError
 from vidfuse.picture import Picture
 from vidfuse.video.colour import RGB_WORKING_COLOUR, conform_frame
@@ -136,7 +137,10 @@ class ImageKeyframes:
 class ReferenceKeyframes:
     """A colour video of the same scene; its frames become keyframes where times match."""
 
-    def __init__(self, path: Path, info: SourceInfo, offset: float = 0.0) -> None:
+    def __init__(self, path: Path, info: SourceInfo, offset: float = 0.0,
+                 register: bool = True) -> None:
+        """``register``: warp each reference frame's colour onto the grey frame it matches
+        (see `alignment.registered`); off only to measure what that gives."""
         if not path.exists():
             raise UsageError(f"reference not found: {path}")
         self._source = VideoFileSource(path, video_only=True)
@@ -158,6 +162,7 @@ class ReferenceKeyframes:
 
         self._colour = ref.colour
         self._matcher = _TimeMatcher(candidates(), 0.5 / float(info.frame_rate))
+        self._aligner = KeyframeAligner() if register else None
 
     def keyframe_for(self, index: int, picture: Picture) -> Picture | None:
         frame = self._matcher.take(picture.time - self._info.start_time)
@@ -165,8 +170,9 @@ class ReferenceKeyframes:
             return None
         info = self._info
         assert isinstance(frame, av.VideoFrame)
-        return conform_frame(frame, self._colour, info.working, info.colour, info.width,
-                             info.height, picture.time)
+        key = conform_frame(frame, self._colour, info.working, info.colour, info.width,
+                            info.height, picture.time)
+        return key if self._aligner is None else registered(key, picture, self._aligner)
 
     def close(self) -> None:
         self._source.close()

@@ -107,6 +107,24 @@ class KeyframeAligner:
         return sides[0] + sides[-1]
 
 
+def registered(key: Picture, grey: Picture, aligner: KeyframeAligner) -> Picture:
+    """``key`` with its chroma moved onto ``grey``'s geometry.
+
+    A reference from a second camera sees the scene from a little to the side (dual-sensor
+    rigs: parallax) and up to half a frame earlier or later (timestamps match within half a
+    frame), so its chroma is warped by the flow between the two lumas, the key's first
+    brought to the grey's mean and contrast (the sensors differ). Where neither is the case
+    the flow is about zero and the warp changes next to nothing; a displaced reference's
+    colour lands where it belongs (benchmarks/reference_registration.py).
+    """
+    luma, target = key.y.astype(np.float32), grey.y.astype(np.float32)
+    gain = float(target.std()) / max(float(luma.std()), 1e-3)
+    matched = np.clip((luma - float(luma.mean())) * gain + float(target.mean()) + 0.5, 0,
+                      key.max_value).astype(key.y.dtype)
+    aligned = aligner.align(grey, Picture(matched, key.u, key.v, key.bits, key.time))
+    return with_chroma(key, aligned.chroma)
+
+
 def _chroma_sized_luma(picture: Picture) -> np.ndarray:
     luma = picture.y.astype(np.float32) * np.float32(1.0 / picture.max_value)
     size = picture.u.shape[::-1]
