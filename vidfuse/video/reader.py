@@ -218,8 +218,9 @@ class VideoFileSource:
         found = []
         for chapter in self._container.chapters():
             time_base = chapter["time_base"]
-            start = max(float(chapter["start"] * time_base), origin + span.start)
-            end = min(float(chapter["end"] * time_base), origin + span.end)
+            start, end = float(chapter["start"] * time_base), float(chapter["end"] * time_base)
+            if not span.whole:
+                start, end = max(start, origin + span.start), min(end, origin + span.end)
             if end > start:
                 found.append(Chapter(start - span.start, end - span.start,
                                      dict(chapter["metadata"])))
