@@ -156,6 +156,48 @@ def test_webm_reencodes_aac_audio_to_opus(audio_clip: Path, tmp_path: Path) -> N
     assert any("re-encoding" in w for w in observer.warnings)
 
 
+def damage(clip: Path, target: Path, kind: str, number: int) -> Path:
+    """A copy of ``clip`` with the ``number``-th packet of the ``kind`` stream garbled."""
+    with av.open(str(clip)) as source, av.open(str(target), "w") as copy:
+        streams = {s.index: copy.add_stream_from_template(s) for s in source.streams}
+        seen = 0
+        for packet in source.demux():
+            if packet.dts is None:
+                continue
+            stream = streams[packet.stream.index]
+            seen += packet.stream.type == kind
+            if packet.stream.type == kind and seen == number:
+                broken = av.Packet(bytes(b ^ 0x5A for b in bytes(packet)))
+                broken.pts, broken.dts = packet.pts, packet.dts
+                broken.time_base = packet.time_base
+                packet = broken
+            packet.stream = stream
+            copy.mux(packet)
+    return target
+
+
+def test_a_damaged_audio_packet_is_skipped_when_re_encoding(tmp_path: Path) -> None:
+    # AVI audio often starts mid-frame (Megamind.avi's AC3 does); ffmpeg skips such packets.
+    clip = write_clip(tmp_path / "in.mkv", moving_frames(25, 64, 96), audio_seconds=1.0)
+    out = tmp_path / "out.webm"
+    upscale(UpscaleOptions(damage(clip, tmp_path / "damaged.mkv", "audio", 4), out,
+                           encode=EncodeSettings(codec="libvpx-vp9")))
+    with av.open(str(out)) as container:
+        assert container.streams.audio[0].codec_context.name == "opus"
+        assert float(container.duration / 1e6) == pytest.approx(1.0, abs=0.1)
+
+
+def test_a_damaged_video_packet_loses_its_frame_not_the_video(tmp_path: Path) -> None:
+    # MPEG-4 Part 2 and MJPEG, common in AVI files, refuse a damaged frame outright.
+    clip = write_clip(tmp_path / "in.mkv", moving_frames(20, 64, 96), codec="mpeg4",
+                      pix_fmt="yuv420p")
+    observer = RecordingObserver()
+    result = upscale(UpscaleOptions(damage(clip, tmp_path / "damaged.mkv", "video", 7),
+                                    tmp_path / "out.mkv"), observer)
+    assert (result.frames_in, result.frames_out) == (19, 38)
+    assert any("1 damaged video packet(s) skipped" in w for w in observer.warnings)
+
+
 def test_full_range_bt709_round_trips_without_colour_shift(tmp_path: Path) -> None:
     frames = moving_frames(4, 64, 96)
     clip = write_clip(tmp_path / "full.mkv", frames, full_range=True, matrix=1)

@@ -255,6 +255,10 @@ def upscale(options: UpscaleOptions, observer: Observer | None = None,
                 raise
             if not options.dedup and (hint := repeat_hint(repeats.found, counts.frames_in)):
                 observer.warning(hint)
+            if source.damaged:
+                observer.warning(f"{source.damaged} damaged video packet(s) skipped: their "
+                                 "frames are missing, and the frames around them are "
+                                 "interpolated across")
             if colour_counts.uncoloured:
                 observer.warning(f"{colour_counts.uncoloured} frame(s) in shots without a "
                                  "keyframe were left grey")

@@ -42,6 +42,8 @@ _VIDEO_TAGS = {"language", "title"}
 # MP4 and MOV usually index their frames after them, out of reach of a pipe read once.
 _PIPED_MP4 = (" (an MP4 or MOV pipes only with its index first, as ffmpeg -movflags +faststart "
               "writes it; pipe Matroska or MPEG-TS)")
+# Damaged video packets in a row, before any frame decodes, that make a stream unreadable.
+_UNREADABLE = 25
 # After a span's last frame, audio packets up to its end may still follow (muxers interleave
 # by decode time): demuxing goes on this many seconds past the end to collect them.
 _INTERLEAVE = 1.0
@@ -151,6 +153,8 @@ class VideoFileSource:
             s for s in self._container.streams if s.type in ("audio", "subtitle")
         ]
         self._packets_to: PacketSink | None = None
+        self.damaged = 0  # video packets that could not be decoded, skipped
+        self._decoded = False
         # Packets demuxed before a sink is routed (while peeking at the first frame).
         self._early_packets: list[av.Packet] = []
         rate = self._stream.average_rate or self._stream.guessed_rate or Fraction(25)
@@ -265,7 +269,17 @@ class VideoFileSource:
                     continue
                 if ended:
                     continue
-                for frame in packet.decode():
+                try:
+                    frames = packet.decode()
+                except av.error.InvalidDataError:
+                    # One damaged packet loses its frame, not the video (as in ffmpeg); a
+                    # stream that never decodes is not video this can read.
+                    self.damaged += 1
+                    if self.damaged >= _UNREADABLE and not self._decoded:
+                        raise
+                    continue
+                self._decoded = self._decoded or bool(frames)
+                for frame in frames:
                     if trim:
                         if frame.time is None:
                             raise InputError(f"{self._name} has frames without timestamps: --start "
@@ -367,6 +381,8 @@ class ImageSequenceSource:
             else ("rgba" if alpha else "rgb24"),
             time_base=1 / fps,
         )
+
+    damaged = 0  # an image that cannot be read is an error, not skipped
 
     def route_packets(self, sink: PacketSink) -> None:
         """Image sequences carry no audio or subtitles."""

@@ -334,7 +334,13 @@ class _AudioTranscoder:
 
     def encode(self, packet: av.Packet) -> list[av.Packet]:
         out: list[av.Packet] = []
-        for frame in packet.decode():
+        try:
+            frames = packet.decode()
+        except av.error.InvalidDataError:
+            # A damaged or partial packet (AVI audio often starts mid-frame) is skipped, as
+            # ffmpeg does; decoding goes on from the next one.
+            return out
+        for frame in frames:
             for resampled in self._resampler.resample(frame):
                 out.extend(self._stream.encode(resampled))
         return out
