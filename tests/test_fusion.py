@@ -9,7 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from clips import moving_frames, write_clip
+from clips import moving_frames, texture, write_clip
 from test_cli import assert_one_line_error, run_cli
 
 from vidfuse.colourisers import build_colouriser
@@ -18,6 +18,7 @@ from vidfuse.keyframes import EveryNthKeyframe, ReferenceKeyframes
 from vidfuse.metrics import psnr
 from vidfuse.picture import Picture
 from vidfuse.scene import SceneCutDetector
+from vidfuse.sync import find_offset
 from vidfuse.video.colour import picture_to_frame, to_rgb
 from vidfuse.video.reader import VideoFileSource
 
@@ -118,6 +119,37 @@ def test_a_reference_filmed_beside_the_input_is_registered_to_it(scene: dict,
 
     transplanted, registered = keyframe_psnr(False), keyframe_psnr(True)
     assert registered > transplanted + 6, (transplanted, registered)
+
+
+def jerky_frames(count: int, seed: int) -> list[np.ndarray]:
+    """A texture moving by a different random step each frame: motion with a rhythm that
+    two cameras filming it share."""
+    base = texture(64, 96, seed)
+    positions = np.cumsum(np.random.default_rng(seed).integers(0, 5, count)) % 64
+    return [np.ascontiguousarray(base[p // 2:p // 2 + 64, p:p + 96]) for p in positions]
+
+
+def test_reference_offset_auto_finds_when_the_reference_started(tmp_path: Path) -> None:
+    truth = jerky_frames(60, seed=4)
+    grey = write_clip(tmp_path / "grey.mkv", [grey_of(f) for f in truth])
+    # A second camera started 0.6 s later, at half the rate.
+    later = write_clip(tmp_path / "later.mkv", truth[15::2], rate=Fraction(25, 2))
+    out = tmp_path / "out.mkv"
+    code, output = run_cli("upscale", grey, "--reference", later, "--reference-offset", "auto",
+                           "--out", out)
+    assert code == 0, output
+    assert "reference offset found: +0.600 s" in output and "23 keyframes" in output
+    # Started 0.4 s earlier instead; and a video of something else is not matched.
+    earlier = write_clip(tmp_path / "earlier.mkv", jerky_frames(70, seed=4)[::2],
+                         rate=Fraction(25, 2))
+    assert find_offset(write_clip(tmp_path / "grey2.mkv", [grey_of(f) for f in
+                                  jerky_frames(70, seed=4)[10:]]), earlier).offset == \
+        pytest.approx(-0.4, abs=0.01)
+    other = write_clip(tmp_path / "other.mkv", jerky_frames(30, seed=9), rate=Fraction(25, 2))
+    code, output = run_cli("upscale", grey, "--reference", other, "--reference-offset", "auto",
+                           "--out", tmp_path / "other_out.mkv")
+    assert code == 1 and "could not find the reference's offset" in output
+    assert not (tmp_path / "other_out.mkv").exists()
 
 
 def test_keyframe_images_named_by_index_and_time(scene: dict, tmp_path: Path) -> None:

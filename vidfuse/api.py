@@ -30,6 +30,7 @@ from vidfuse.keyframes import EveryNthKeyframe, ImageKeyframes, KeyframeSource, 
 from vidfuse.picture import Picture
 from vidfuse.pipeline import StreamCounts, convert_frame_rate
 from vidfuse.scene import DEFAULT_SCENE_THRESHOLD, SceneCutDetector
+from vidfuse.sync import Sync, find_offset
 from vidfuse.threads import BackgroundCalls, prefetched
 from vidfuse.timeline import FactorSchedule, RateSchedule, Schedule, SlowMotion
 from vidfuse.video.atomic import atomic_output
@@ -75,7 +76,8 @@ class UpscaleOptions:
     encode: EncodeSettings = field(default_factory=EncodeSettings)
     # Fusion mode: colour for a grey input from one of these three (see vidfuse.keyframes).
     reference: Path | None = None
-    reference_offset: float = 0.0
+    # Seconds added to the reference's clock; None: found by `vidfuse.sync` (auto).
+    reference_offset: float | None = 0.0
     keyframes: Path | None = None
     keyframe_every: int | None = None
     grey: bool = False
@@ -116,6 +118,11 @@ class UpscaleOptions:
             raise UsageError("--start and --duration do not work with --reference or "
                              "--keyframes, which are matched to the whole input: trim the "
                              "grey video and its colour together first")
+        if self.reference_offset is None and self.reference is None:
+            raise UsageError("--reference-offset auto needs a --reference to find it for")
+        if self.reference_offset is None and is_pipe(self.input):
+            raise UsageError("--reference-offset auto reads the input a second time, which a "
+                             "pipe cannot give: pass a file, or the offset in seconds")
         if self.grey and not sources:
             raise UsageError("--grey needs colour from --reference, --keyframes or "
                              "--keyframe-every")
@@ -167,6 +174,7 @@ class UpscaleResult:
     keyframes: int = 0
     colourised: int = 0
     adapted: AdaptReport | None = None
+    synced: Sync | None = None  # the reference's offset, where it was found (auto)
 
     @property
     def input_fps(self) -> float:
@@ -219,6 +227,10 @@ def upscale(options: UpscaleOptions, observer: Observer | None = None,
           ExitStack() as stack):
         info = source.info
         schedule = _schedule(options, info)
+        synced = None
+        if options.reference is not None and options.reference_offset is None:
+            synced = find_offset(options.input, options.reference)
+            options = dataclasses.replace(options, reference_offset=synced.offset)
         keys = _keyframe_source(options, info)
         if keys is not None:
             stack.callback(keys.close)
@@ -276,6 +288,7 @@ def upscale(options: UpscaleOptions, observer: Observer | None = None,
         keyframes=colour_counts.keyframes,
         colourised=colour_counts.colourised,
         adapted=adapted,
+        synced=synced,
     )
 
 
@@ -355,7 +368,9 @@ def _keyframe_source(options: UpscaleOptions, info: SourceInfo) -> KeyframeSourc
     if options.keyframes is not None:
         return ImageKeyframes(options.keyframes, info)
     if options.reference is not None:
-        return ReferenceKeyframes(options.reference, info, options.reference_offset)
+        offset = options.reference_offset
+        assert offset is not None, "upscale resolves an automatic offset first"
+        return ReferenceKeyframes(options.reference, info, offset)
     return None
 
 

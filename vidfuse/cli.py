@@ -155,6 +155,16 @@ def _guarded(action: Callable[[], T]) -> T:
         _fail(f"unexpected {type(exc).__name__}: {exc} (run with --debug for details)", 1)
 
 
+def _offset(text: str) -> float | None:
+    """--reference-offset: seconds, or None for auto."""
+    if text.strip().lower() == "auto":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise UsageError(f"--reference-offset takes seconds or auto, not {text!r}") from None
+
+
 def _fail(message: str, code: int) -> NoReturn:
     err.print(f"[red]error:[/] {message}", soft_wrap=True)
     raise typer.Exit(code)
@@ -283,9 +293,10 @@ def upscale_command(
         help="Fusion: colour video of the same scene (any rate and size, same aspect); its "
              "frames colour the grey frames they match in time (within half a frame).",
         rich_help_panel=_COLOUR, show_default=False)] = None,
-    reference_offset: Annotated[float, typer.Option(
-        help="Seconds to add to the reference's timestamps when its clock differs.",
-        rich_help_panel=_COLOUR)] = 0.0,
+    reference_offset: Annotated[str, typer.Option(
+        help="Seconds to add to the reference's timestamps when its clock differs, or auto: "
+             "found by matching when things move in both videos (first minute, within 30 s "
+             "either way).", rich_help_panel=_COLOUR)] = "0",
     keyframes: Annotated[Path | None, typer.Option(
         help=f"Fusion: directory of colour images, each named by {NAMING}.",
         rich_help_panel=_COLOUR, show_default=False)] = None,
@@ -340,7 +351,8 @@ def upscale_command(
             codec, crf, preset, pix_fmt, encoder_opt, no_audio, keyframe_every, colouriser,
             adapt, weights, colour_weights, device, start, duration, overwrite=overwrite,
             image_fps=_fraction(input_fps, "--input-fps") if input_fps else None,
-            reference=reference, reference_offset=reference_offset, keyframes=keyframes,
+            reference=reference, reference_offset=_offset(reference_offset),
+            keyframes=keyframes,
             grey=grey)
         try:
             return upscale(options, observer)
@@ -355,6 +367,9 @@ def upscale_command(
             + (f", {result.repeats} repeats dropped" if result.repeats else "") + ") in "
             f"{result.seconds:.1f} s, {result.input_fps:.1f} input fps -> {result.output}"
         )
+        if result.synced:
+            err.print(f"reference offset found: {result.synced.offset:+.3f} s (match "
+                      f"{result.synced.match:.2f})")
         if result.keyframes:
             err.print(f"colour: {result.keyframes} keyframes, {result.colourised} frames "
                       "colourised" + (f"; {result.adapted.describe()}" if result.adapted

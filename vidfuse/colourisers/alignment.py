@@ -115,7 +115,7 @@ def registered(key: Picture, grey: Picture, aligner: KeyframeAligner) -> Picture
     frame), so its chroma is warped by the flow between the two lumas, the key's first
     brought to the grey's mean and contrast (the sensors differ). Where neither is the case
     the flow is about zero and the warp changes next to nothing; a displaced reference's
-    colour lands where it belongs (benchmarks/reference_registration.py).
+    colour lands where it belongs (benchmarks/reference.py).
     """
     luma, target = key.y.astype(np.float32), grey.y.astype(np.float32)
     gain = float(target.std()) / max(float(luma.std()), 1e-3)
