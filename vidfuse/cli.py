@@ -38,6 +38,7 @@ from vidfuse.fusion import ADAPT_KEYFRAMES, DEFAULT_ADAPT_STEPS
 from vidfuse.keyframes import NAMING
 from vidfuse.pipeline import StreamCounts
 from vidfuse.scene import DEFAULT_SCENE_THRESHOLD
+from vidfuse.video.pipes import is_pipe
 from vidfuse.video.probe import probe
 from vidfuse.video.reader import SourceInfo
 from vidfuse.video.span import Span, parse_seconds
@@ -139,7 +140,10 @@ class _ProgressObserver:
             self._progress.stop()
 
 
-def _guarded(action: Callable[[], T]) -> T:
+_NOTHING_WRITTEN = "interrupted; no output was written"
+
+
+def _guarded(action: Callable[[], T], interrupted: str = _NOTHING_WRITTEN) -> T:
     """Run a command body: known errors become one line and an exit code, never a traceback."""
     try:
         return action()
@@ -148,7 +152,7 @@ def _guarded(action: Callable[[], T]) -> T:
             raise
         _fail(str(exc), exc.exit_code)
     except KeyboardInterrupt:
-        _fail("interrupted; no output was written", 130)
+        _fail(interrupted, 130)
     except Exception as exc:  # a bug: still one line unless --debug
         if _debug:
             raise
@@ -359,7 +363,8 @@ def upscale_command(
         finally:
             observer.stop()
 
-    result = _guarded(run)
+    result = _guarded(run, "interrupted; the video on standard output ends early"
+                      if out is not None and is_pipe(out) else _NOTHING_WRITTEN)
     if not quiet:
         err.print(
             f"[green]done:[/] {result.frames_in} -> {result.frames_out} frames "
