@@ -323,6 +323,8 @@ def test_chapters_mark_the_same_moments(tmp_path: Path) -> None:
         (0, 0.5, "Intro"), (0.5, 1.5, "Main")]
     assert chapters(UpscaleOptions(clip, tmp_path / "slow.mkv", slowmo=True)) == [
         (0, 2, "Intro"), (2, 4, "Main")]
+    assert [(c.start, c.metadata["title"]) for c in probe(clip).chapters] == [
+        (0, "Intro"), (1, "Main")]  # `vidfuse info` lists them
 
 
 def test_transparency_that_cannot_be_kept_is_flagged(tmp_path: Path) -> None:

@@ -630,6 +630,9 @@ def info_command(
         table.add_row(f"stream {stream.index}", f"{stream.kind}: {stream.codec} {stream.detail}")
     if not media.audio_streams:
         table.add_row("audio", "none")
+    for number, chapter in enumerate(media.chapters, 1):
+        table.add_row(f"chapter {number}", f"{chapter.start:.3f}-{chapter.end:.3f} s "
+                      + chapter.metadata.get("title", ""))
     out.print(table)
 
 

@@ -11,7 +11,7 @@ import av
 
 from vidfuse.errors import InputError
 from vidfuse.video.colour import ColourInfo
-from vidfuse.video.reader import main_video_stream, open_source
+from vidfuse.video.reader import Chapter, main_video_stream, open_source
 
 # Frame intervals differing from the median by more than this fraction mark the stream as VFR.
 _VFR_TOLERANCE = 0.02
@@ -46,6 +46,7 @@ class MediaInfo:
     streams: list[StreamSummary] = field(default_factory=list)
     pixel_aspect: Fraction = Fraction(1)
     interlaced: bool = False
+    chapters: list[Chapter] = field(default_factory=list)
 
     @property
     def display_aspect(self) -> float:
@@ -108,6 +109,7 @@ def probe(path: Path) -> MediaInfo:
         streams=summaries,
         pixel_aspect=info.pixel_aspect,
         interlaced=info.interlaced,
+        chapters=info.chapters,
     )
 
 
