@@ -193,6 +193,15 @@ def test_existing_output_needs_overwrite_and_input_is_never_replaced(lossless_cl
     assert_one_line_error(output, "overwrite the input")
 
 
+def test_version_names_the_libraries_too() -> None:
+    # Bug reports need the FFmpeg and torch builds as much as vidfuse's own version.
+    from vidfuse import __version__
+
+    code, output = run_cli("--version")
+    assert code == 0 and output.startswith(f"vidfuse {__version__}\n")
+    assert "PyAV" in output and "FFmpeg" in output and "torch" in output
+
+
 def test_debug_shows_the_traceback(tmp_path: Path) -> None:
     result = runner.invoke(app, ["--debug", "upscale", str(tmp_path / "missing.mp4"),
                                  "--out", str(tmp_path / "o.mp4")])

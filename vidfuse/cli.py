@@ -28,7 +28,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from vidfuse import colourisers, engines
+from vidfuse import __version__, colourisers, engines
 from vidfuse.api import SilentObserver, UpscaleOptions, UpscaleResult, default_output, upscale
 from vidfuse.batch import DEFAULT_PATTERNS, FileResult, plan, run_batch
 from vidfuse.dedup import DEFAULT_REPEAT_THRESHOLD, MAX_REPEATS
@@ -58,9 +58,35 @@ T = TypeVar("T")
 _debug = False
 
 
+def _version(wanted: bool) -> None:
+    """--version: vidfuse's and the libraries' that shape its output, for bug reports."""
+    if not wanted:
+        return
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    import av
+    import cv2
+
+    def installed(name: str) -> str:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "not installed"
+
+    out.print(f"vidfuse {__version__}", soft_wrap=True)
+    out.print(f"Python {platform.python_version()}, PyAV {av.__version__} (FFmpeg "
+              f"{av.ffmpeg_version_info}), OpenCV {cv2.__version__}, torch "
+              f"{installed('torch')}, numpy {installed('numpy')}", soft_wrap=True)
+    raise typer.Exit()
+
+
 @app.callback()
 def _main(
     debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks on errors.")] = False,
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True,
+        help="Show the versions of vidfuse and of the libraries it runs on.")] = False,
 ) -> None:
     global _debug
     _debug = debug
