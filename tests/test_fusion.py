@@ -241,6 +241,11 @@ def bad(scene: dict) -> dict[str, Path]:
     ("two sources", ["{grey}", "--keyframe-every", "8", "--reference", "{ref}"],
      "alternatives"),
     ("grey alone", ["{grey}", "--grey"], "--grey needs colour"),
+    ("auto offset alone", ["{grey}", "--reference-offset", "auto"], "needs a --reference"),
+    ("auto offset, images", ["{empty}", "--reference", "{ref}", "--reference-offset", "auto"],
+     "an image folder is not"),
+    ("offset", ["{grey}", "--reference", "{ref}", "--reference-offset", "soon"],
+     "takes seconds or auto"),
 ])
 def test_bad_colour_sources_fail_cleanly(case: str, args: list[str], fragment: str,
                                          scene: dict, bad: dict, tmp_path: Path) -> None:

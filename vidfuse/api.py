@@ -120,9 +120,10 @@ class UpscaleOptions:
                              "grey video and its colour together first")
         if self.reference_offset is None and self.reference is None:
             raise UsageError("--reference-offset auto needs a --reference to find it for")
-        if self.reference_offset is None and is_pipe(self.input):
-            raise UsageError("--reference-offset auto reads the input a second time, which a "
-                             "pipe cannot give: pass a file, or the offset in seconds")
+        if self.reference_offset is None and (is_pipe(self.input) or self.input.is_dir()):
+            raise UsageError("--reference-offset auto reads the input video a second time, "
+                             "which a pipe cannot give and an image folder is not: pass a "
+                             "video file, or the offset in seconds")
         if self.grey and not sources:
             raise UsageError("--grey needs colour from --reference, --keyframes or "
                              "--keyframe-every")
