@@ -72,8 +72,10 @@ def prefetched(items: Iterator[T], depth: int = 4) -> Generator[T, None, None]:
             yield item  # type: ignore[misc]
     finally:
         stop.set()
-        if reading.acquire(timeout=10):
-            reading.release()
+        # No time limit: closing the source under a read still running can crash the process.
+        # A read that never returns (a stalled pipe) is left to a second Ctrl-C, which exits.
+        with reading:
+            pass
 
 
 class BackgroundCalls(Generic[T]):
@@ -124,7 +126,7 @@ class BackgroundCalls(Generic[T]):
         except queue.Empty:
             pass
         self._calls.put(_END)
-        self._worker.join(timeout=10)
+        self._worker.join()  # unbounded, as in `prefetched`: the output closes after this
 
 
 class _Cancelled(Exception):
