@@ -138,10 +138,12 @@ class UpscaleOptions:
                 raise UsageError(f"not found: {given}")
             if given is not None and given.resolve() == self.output.resolve():
                 raise UsageError(f"output would overwrite {given}")
+        if not is_pipe(self.output):  # standard output has no file to check
+            self._check_output_file()
+        check_encode_settings(self.encode, self.output)
+
+    def _check_output_file(self) -> None:
         kind = output_kind(self.output)
-        if is_pipe(self.output):
-            check_encode_settings(self.encode, self.output)
-            return
         if self.output.resolve() == self.input.resolve():
             raise UsageError(f"output would overwrite the input: {self.output}")
         if self.output.exists() and not self.overwrite:
@@ -156,7 +158,6 @@ class UpscaleOptions:
                 pass
         except OSError:
             raise UsageError(f"output directory is not writable: {parent}") from None
-        check_encode_settings(self.encode, self.output)
 
 
 @dataclass(frozen=True)
