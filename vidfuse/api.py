@@ -394,8 +394,8 @@ def _open_sink(options: UpscaleOptions, info: SourceInfo, schedule: Schedule, te
             observer.warning(f"slow motion: {len(info.passthrough)} audio/subtitle stream(s) "
                              "dropped, they would no longer match the picture")
         encode = dataclasses.replace(encode, keep_audio=False)
-    if options.slowmo:  # chapters mark the same moments, now later
-        info = dataclasses.replace(info, chapters=[c.stretched(options.factor, info.start_time)
+    if isinstance(schedule, SlowMotion):  # chapters mark the same moments, now later
+        info = dataclasses.replace(info, chapters=[c.moved(schedule.stretch)
                                                    for c in info.chapters])
     return VideoFileSink(options.output, temp, encode, info, schedule.rate,
                          schedule.time_base, observer.warning)

@@ -123,9 +123,12 @@ class SlowMotion:
         self.rate = schedule.rate / slowdown
         self.time_base = schedule.time_base  # times stretched by a whole number stay exact
 
+    def stretch(self, time: float) -> float:
+        """Where an instant of the input lands in the slowed output."""
+        return self._start + (time - self._start) * self._slowdown
+
     def _stretched(self, slots: list[Slot]) -> list[Slot]:
-        return [Slot(slot.t, self._start + (slot.time - self._start) * self._slowdown)
-                for slot in slots]
+        return [Slot(slot.t, self.stretch(slot.time)) for slot in slots]
 
     def between(self, start: float, end: float) -> list[Slot]:
         return self._stretched(self._schedule.between(start, end))

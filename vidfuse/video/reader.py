@@ -66,10 +66,9 @@ class Chapter:
     end: float
     metadata: dict[str, str]
 
-    def stretched(self, factor: int, origin: float) -> Chapter:
-        """The same part of a video played ``factor`` times slower from ``origin``."""
-        return Chapter(origin + (self.start - origin) * factor,
-                       origin + (self.end - origin) * factor, self.metadata)
+    def moved(self, to: Callable[[float], float]) -> Chapter:
+        """The same part of a retimed video: ``to`` maps an input instant to the output's."""
+        return Chapter(to(self.start), to(self.end), self.metadata)
 
 
 @dataclass
