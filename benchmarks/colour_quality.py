@@ -6,7 +6,8 @@ Runs the fusion stage as `vidfuse upscale --keyframe-every N` does (scene cuts i
 each non-key frame keeps its own luma and gets chroma from the keyframes around it. Prints
 RGB PSNR against the original frame per colouriser, and temporal stability (mean frame-to-
 frame chroma change on static pixels, 8-bit units) next to the ground truth's own; all in
-the same run. Means over validation clips.
+the same run, and each colouriser's time as a multiple of the classical `flow`'s (building,
+--adapt and colouring; decoding and scoring excluded). Means over validation clips.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from vidfuse.nets.colouriser import KeyframeColourNet
 from vidfuse.train.sources import CLIPS, VALIDATION_CLIPS
 
 UNTRAINED = "ae@untrained"
+CLASSICAL = "flow"  # the colouriser every other one is timed against
 
 
 def main() -> None:
@@ -63,6 +65,7 @@ def main() -> None:
         for name in args.colourisers:
             table.add_column(name, justify="right")
         table.add_column("truth stability", justify="right")
+        timed = [n for n in args.colourisers if n != CLASSICAL]
         results: dict[str, dict[str, Score]] = {
             clip: evaluate_colour(loaded, args.colourisers, every, adapt_steps=args.adapt,
                                   weights={UNTRAINED: untrained})
@@ -72,6 +75,10 @@ def main() -> None:
             table.add_row(label, *(f"{scores[n].psnr:.2f} / {scores[n].stability:.3f}"
                                    for n in args.colourisers),
                           f"{scores['truth'].stability:.3f}")
+            if CLASSICAL in scores:
+                table.add_row(f"  time / {CLASSICAL}'s time",
+                              *(f"{_time_ratio(scores, n):.2f}x" if n in timed else ""
+                                for n in args.colourisers), "")
         validation = [c for c in args.clips if c in VALIDATION_CLIPS]
         means = {n: (float(np.mean([results[c][n].psnr for c in validation])),
                      float(np.mean([results[c][n].stability or 0.0 for c in validation])))
@@ -97,6 +104,10 @@ def main() -> None:
             **recorded,
         }
         args.card.write_text(json.dumps(card, indent=2) + "\n")
+
+
+def _time_ratio(scores: dict[str, Score], name: str) -> float:
+    return (scores[name].seconds or 0.0) / (scores[CLASSICAL].seconds or float("nan"))
 
 
 if __name__ == "__main__":

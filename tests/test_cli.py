@@ -128,6 +128,9 @@ def test_bad_input_gives_one_line_and_exit_code(bad_inputs: dict[str, Path], tmp
         (["--out", "{tmp}/out.mp4", "--codec", "libnope"], "unknown codec"),
         (["--out", "{tmp}/out.mp4", "--factor", "3"], "--factor must be one of 2, 4, 8"),
         (["--out", "{tmp}/out.mp4", "--fps", "fast"], "--fps takes a number"),
+        (["--out", "{tmp}/out.mp4", "--fps", "1e9"], "at most 1000"),
+        (["--out", "{tmp}/out.mp4", "--fps", "1e6"], "at most 1000"),
+        (["--out", "{tmp}/out.mp4", "--fps", "0"], "--fps must be positive"),
         (["--out", "{tmp}/out.mp4", "--engine", "magic"], "unknown engine"),
         (["--out", "{tmp}/out.mp4", "--device", "cuda:7"], "cuda:7 requested"),
         (["--out", "{tmp}/out.mp4", "--codec", "ffv1"], "cannot hold ffv1"),
@@ -208,7 +211,9 @@ def test_debug_shows_the_traceback(tmp_path: Path) -> None:
     assert result.exit_code != 0 and result.exception is not None
 
 
-def test_sigint_leaves_nothing_behind(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)],
+                         ids=["SIGINT", "SIGTERM"])
+def test_a_stop_signal_leaves_nothing_behind(tmp_path: Path, signum: int, code: int) -> None:
     clip = write_clip(tmp_path / "long.mp4", moving_frames(400, 240, 320), codec="libx264",
                       pix_fmt="yuv420p")
     out = tmp_path / "out.mp4"
@@ -221,9 +226,9 @@ def test_sigint_leaves_nothing_behind(tmp_path: Path) -> None:
         assert time.monotonic() < deadline and proc.poll() is None
         time.sleep(0.05)
     time.sleep(0.3)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     _, stderr = proc.communicate(timeout=60)
-    assert proc.returncode == 130, stderr
+    assert proc.returncode == code, stderr  # 128 + the signal, as shells report it
     assert "interrupted" in stderr and "Traceback" not in stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["long.mp4"]
 
@@ -283,3 +288,30 @@ def test_progress_bar_on_a_terminal(lossless_clip: Path, tmp_path: Path,
     monkeypatch.setattr(vidfuse.cli, "err", Console(file=quiet, force_terminal=True))
     assert run_cli("upscale", lossless_clip, "--out", tmp_path / "q.mp4", "--quiet")[0] == 0
     assert quiet.getvalue() == ""
+
+
+def test_messages_are_not_wrapped_when_stderr_is_not_a_terminal(lossless_clip: Path,
+                                                                tmp_path: Path) -> None:
+    out = tmp_path / ("a-long-name-that-takes-a-summary-line-past-eighty-columns-" * 2 + ".mkv")
+    done = subprocess.run([sys.executable, "-m", "vidfuse", "upscale", str(lossless_clip),
+                           "--out", str(out), "--codec", "ffv1"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    summary = [line for line in done.stderr.splitlines() if line.startswith("done:")]
+    assert len(summary) == 1 and summary[0].endswith(f"-> {out}"), done.stderr
+
+
+@pytest.mark.parametrize(("codec", "banner"), [("libx265", "x265 ["), ("libsvtav1", "Svt[")])
+def test_encoder_libraries_are_silent_unless_debug(lossless_clip: Path, tmp_path: Path,
+                                                   codec: str, banner: str) -> None:
+    def stderr(*debug: str) -> str:
+        out = tmp_path / f"out{len(debug)}.mkv"
+        done = subprocess.run([sys.executable, "-m", "vidfuse", *debug, "upscale",
+                               str(lossless_clip), "--out", str(out), "--codec", codec, "-q"],
+                              capture_output=True, text=True, timeout=120,
+                              env={k: v for k, v in os.environ.items() if k != "SVT_LOG"})
+        assert done.returncode == 0, done.stderr
+        return done.stderr
+
+    assert banner not in stderr()
+    assert banner in stderr("--debug")

@@ -30,7 +30,7 @@ def test_eval_json_ranks_motion_methods_above_repetition(tmp_path: Path) -> None
 def test_eval_tables_and_bad_options(lossless_clip: Path) -> None:
     code, output = run_cli("eval", lossless_clip, "--frames", "9", "--keyframe-every", "4")
     assert code == 0, output
-    assert all(name in output for name in ("nearest", "minterpolate", "fusion (ae colour"))
+    assert all(name in output for name in ("nearest", "minterpolate", "fusion (flow colour"))
     code, output = run_cli("eval", lossless_clip, "--factor", "1")
     assert code == 2
     assert_one_line_error(output, "--factor must be 2 or more")

@@ -240,7 +240,8 @@ def test_trained_weights_register_and_load_by_name(cache: Path, tmp_path: Path) 
     assert "my-colour" in run_cli("weights", "list")[1]
     clip = write_clip(tmp_path / "in.mkv", moving_frames(9, 64, 96))
     code, output = run_cli("upscale", clip, "--out", tmp_path / "out.mkv", "--keyframe-every",
-                           "4", "--colour-weights", "my-colour", "--adapt", "0")
+                           "4", "--colouriser", "ae", "--colour-weights", "my-colour",
+                           "--adapt", "0")
     assert code == 0, output
     code, output = run_cli("upscale", clip, "--out", tmp_path / "o2.mkv", "--engine", "flow",
                            "--weights", "extra")

@@ -51,6 +51,8 @@ if TYPE_CHECKING:
     from vidfuse.adapt import AdaptReport
 
 FACTORS = (2, 4, 8)
+# The highest --fps: above it a target is a typo (1e9), not a video, and would only fill memory.
+MAX_FPS = 1000
 
 
 @dataclass(frozen=True)
@@ -101,8 +103,9 @@ class UpscaleOptions:
         if self.slowmo and self.fps is not None:
             raise UsageError("--slowmo plays --factor times slower at the input's rate; "
                              "it does not take --fps")
-        if self.fps is not None and self.fps <= 0:
-            raise UsageError(f"--fps must be positive, not {self.fps}")
+        if self.fps is not None and not 0 < self.fps <= MAX_FPS:
+            raise UsageError(f"--fps must be above 0 and at most {MAX_FPS} (no real output "
+                             f"plays faster), not {float(self.fps):g}")
         check_pipes(self.input, self.output)
         if not is_pipe(self.input) and not self.input.exists():
             raise UsageError(f"input not found: {self.input}")
@@ -173,6 +176,7 @@ class UpscaleResult:
     scene_cuts: int
     seconds: float
     repeats: int = 0
+    colouriser: str | None = None  # the one that ran (fusion mode)
     keyframes: int = 0
     colourised: int = 0
     adapted: AdaptReport | None = None
@@ -287,6 +291,7 @@ def upscale(options: UpscaleOptions, observer: Observer | None = None,
         scene_cuts=counts.scene_cuts,
         seconds=time.perf_counter() - started,
         repeats=counts.repeats,
+        colouriser=colouriser.name if colouriser else None,
         keyframes=colour_counts.keyframes,
         colourised=colour_counts.colourised,
         adapted=adapted,

@@ -83,13 +83,17 @@ def _version(wanted: bool) -> None:
 
 @app.callback()
 def _main(
-    debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks on errors.")] = False,
+    debug: Annotated[bool, typer.Option(
+        "--debug", help="Show full tracebacks on errors, and the encoder library's own "
+                        "messages.")] = False,
     version: Annotated[bool, typer.Option(
         "--version", callback=_version, is_eager=True,
         help="Show the versions of vidfuse and of the libraries it runs on.")] = False,
 ) -> None:
     global _debug
     _debug = debug
+    # Logs and CI read stderr as a file: a message stays on one line there, however long.
+    err.soft_wrap = not err.is_terminal
 
 
 def _fraction(text: str, option: str) -> Fraction:
@@ -178,7 +182,7 @@ def _guarded(action: Callable[[], T], interrupted: str = _NOTHING_WRITTEN) -> T:
             raise
         _fail(str(exc), exc.exit_code)
     except KeyboardInterrupt:
-        _fail(interrupted, 130)
+        _fail(interrupted, _interrupted_exit_code())
     except Exception as exc:  # a bug: still one line unless --debug
         if _debug:
             raise
@@ -284,7 +288,7 @@ def _options(input: Path, out: Path, factor: int, fps: str | None, slowmo: bool,
         device=device,
         encode=EncodeSettings(codec=codec, crf=crf, preset=preset, pix_fmt=pix_fmt,
                               encoder_options=_key_values(encoder_opt or []),
-                              keep_audio=not no_audio),
+                              keep_audio=not no_audio, encoder_logs=_debug),
         keyframe_every=keyframe_every, colouriser=colouriser, adapt=adapt, weights=weights,
         colour_weights=colour_weights, **rest)  # type: ignore[arg-type]
 
@@ -403,8 +407,8 @@ def upscale_command(
                       f"{result.synced.match:.2f})")
         if result.keyframes:
             err.print(f"colour: {result.keyframes} keyframes, {result.colourised} frames "
-                      "colourised" + (f"; {result.adapted.describe()}" if result.adapted
-                                      else ""))
+                      f"colourised by {result.colouriser}"
+                      + (f"; {result.adapted.describe()}" if result.adapted else ""))
 
 
 @app.command("batch")
@@ -500,7 +504,8 @@ def batch_command(
     if report is not None:
         report.write_text(json.dumps([dataclasses.asdict(r) for r in results], indent=2) + "\n")
     if interrupted:
-        _fail("interrupted; finished files are kept, no partial output was left", 130)
+        _fail("interrupted; finished files are kept, no partial output was left",
+              _interrupted_exit_code())
     if any(r.status != "done" and r.status != "skipped" for r in results):
         raise typer.Exit(1)
 
@@ -584,12 +589,12 @@ def eval_command(
                              "least twice --factor")
         where = resolve_device(device)
         loaded = Clip.load(clip, frames)
-        learned_colour = colourisers.COLOURISERS.resolve(colouriser)
-        colour_names = list(dict.fromkeys(["nearest", "flow", learned_colour]))
+        chosen_colour = colourisers.COLOURISERS.resolve(colouriser)
+        colour_names = list(dict.fromkeys(["nearest", "flow", "ae", chosen_colour]))
         time_names = list(dict.fromkeys(["blend", "flow", engines.AUTO_ENGINE, "convlstm",
                                          *([] if engine == "auto" else [engine])]))
         return {
-            "clip": str(clip), "frames": len(loaded.pictures), "colouriser": learned_colour,
+            "clip": str(clip), "frames": len(loaded.pictures), "colouriser": chosen_colour,
             "engine": engines.ENGINES.resolve(engine),
             "colour": evaluate_colour(loaded, colour_names, keyframe_every, where),
             "time": evaluate_time(loaded, time_names, factor, where),
@@ -771,6 +776,12 @@ def train_command(ctx: typer.Context) -> None:
 
 
 _stop_requested = threading.Event()
+_stop_signal = [signal.SIGINT]  # the signal that asked to stop (Ctrl-C when none did)
+
+
+def _interrupted_exit_code() -> int:
+    """128 + the signal's number, as shells report it: 130 for Ctrl-C, 143 for SIGTERM."""
+    return 128 + _stop_signal[0]
 
 
 def _on_stop_signal(signum: int, frame: object) -> None:
@@ -783,7 +794,8 @@ def _on_stop_signal(signum: int, frame: object) -> None:
     output."""
     if _stop_requested.is_set():
         err.print("[red]error:[/] interrupted again: stopped at once", soft_wrap=True)
-        os._exit(130)
+        os._exit(_interrupted_exit_code())
+    _stop_signal[0] = signal.Signals(signum)
     _stop_requested.set()
     raise KeyboardInterrupt
 

@@ -15,8 +15,9 @@ an evaluation tool, not a streaming one.
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -43,6 +44,7 @@ class Score:
     psnr: float
     ssim: float
     stability: float | None = None  # mean |chroma change| on static pixels, 8-bit units
+    seconds: float | None = None  # the method's own time (building and --adapt included)
 
     def as_dict(self) -> dict[str, float | None]:
         return asdict(self)
@@ -120,6 +122,7 @@ def evaluate_colour(clip: Clip, colourisers: Sequence[str], every: int,
     truth = [p for i, p in enumerate(pictures) if i % every]
     scores = {"truth": Score(float("inf"), 1.0, chroma_stability(pictures, pictures))}
     for name in colourisers:
+        started = time.perf_counter()
         colouriser = build_colouriser(name.removesuffix("+adapt").split("@")[0], device,
                                       (weights or {}).get(name))
         if name.endswith("+adapt"):
@@ -130,8 +133,10 @@ def evaluate_colour(clip: Clip, colourisers: Sequence[str], every: int,
                   adapt_steps)
         made = list(colourise_stream(pictures, EveryNthKeyframe(every), colouriser,
                                      SceneCutDetector(DEFAULT_SCENE_THRESHOLD), FusionCounts()))
-        scores[name] = clip.score(truth, [p for i, p in enumerate(made) if i % every],
-                                  chroma_stability(made, pictures))
+        seconds = time.perf_counter() - started
+        scored = clip.score(truth, [p for i, p in enumerate(made) if i % every],
+                            chroma_stability(made, pictures))
+        scores[name] = replace(scored, seconds=seconds)
     return scores
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -75,6 +76,8 @@ class EncodeSettings:
     pix_fmt: str | None = None
     encoder_options: dict[str, str] = field(default_factory=dict)
     keep_audio: bool = True
+    # The encoder library's own progress and banner lines (x265's, SVT-AV1's) on stderr.
+    encoder_logs: bool = False
 
 
 def output_kind(path: Path) -> str:
@@ -194,6 +197,8 @@ class VideoFileSink:
         if settings.codec in _PRESET_DEFAULT:
             options["preset"] = settings.preset or _PRESET_DEFAULT[settings.codec]
         options.update(settings.encoder_options)
+        if not settings.encoder_logs:
+            _keep_to_errors(settings.codec, options)
         stream = self._container.add_stream(settings.codec, rate=rate, options=options)
         stream.width, stream.height = self._size
         stream.pix_fmt = self._pix_fmt
@@ -386,6 +391,17 @@ class FrameDirectorySink:
 
     def abort(self) -> None:
         """The temporary directory is removed by the caller."""
+
+
+def _keep_to_errors(codec: str, options: dict[str, str]) -> None:
+    """Quieten the encoder libraries that print to stderr themselves, past FFmpeg's log (x265:
+    about 25 lines a run), unless the user set their level."""
+    if codec == "libx265":
+        given = options.get("x265-params", "")
+        if "log-level" not in given:
+            options["x265-params"] = ":".join(filter(None, [given, "log-level=error"]))
+    elif codec == "libsvtav1":
+        os.environ.setdefault("SVT_LOG", "1")  # read by SVT-AV1 as each encoder starts
 
 
 def _encodable_size(width: int, height: int, pix_fmt: str, warn: Warn) -> tuple[int, int]:
