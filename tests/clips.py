@@ -7,6 +7,7 @@ PyAV's PYAV_TESTDATA_DIR); by default each test writes into its own temporary di
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
@@ -122,3 +123,101 @@ def read_frames(path: Path, pix_fmt: str = "rgb24") -> list[np.ndarray]:
 def frame_times(path: Path) -> list[float]:
     with av.open(str(path)) as container:
         return [float(f.time) for f in container.decode(video=0)]
+
+
+@dataclass(frozen=True)
+class Track:
+    """An audio track (a 1 s tone) or a text subtitle track, with how players label it."""
+
+    codec: str  # an audio encoder, or "subrip" / "mov_text" for subtitles
+    rate: int = 48000
+    layout: str = "stereo"
+    language: str | None = None
+    title: str | None = None
+    disposition: str = ""  # names joined by "|", as av.stream.Disposition spells them
+    lines: tuple[str, ...] = ("Hallo Welt", "Zweite Zeile")  # subtitles, one a second
+
+    @property
+    def is_subtitle(self) -> bool:
+        return self.codec in ("subrip", "mov_text", "webvtt")
+
+
+def write_tracks(path: Path, tracks: Sequence[Track], frames: int = 25,
+                 video_codec: str = "ffv1", pix_fmt: str = "yuv444p") -> Path:
+    """A clip of ``frames`` moving frames at 25 fps followed by ``tracks``."""
+    with av.open(str(path), "w") as container:
+        video = container.add_stream(video_codec, rate=25)
+        video.height, video.width = 64, 96
+        video.pix_fmt = pix_fmt
+        streams = []
+        for track in tracks:
+            # Subtitle packets are muxed as they are: no encoder needed for a text format.
+            stream = (container.add_mux_stream(track.codec) if track.is_subtitle
+                      else container.add_stream(track.codec, rate=track.rate))
+            if track.is_subtitle:
+                stream.time_base = Fraction(1, 1000)
+            else:
+                stream.layout = track.layout
+            for key, value in (("language", track.language), ("title", track.title)):
+                if value:
+                    stream.metadata[key] = value
+            flags = av.stream.Disposition(0)
+            for name in filter(None, track.disposition.split("|")):
+                flags |= av.stream.Disposition[name]
+            stream.disposition = flags
+            streams.append(stream)
+        for index, rgb in enumerate(moving_frames(frames, 64, 96)):
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format=pix_fmt)
+            frame.pts = index
+            container.mux(video.encode(frame))
+        container.mux(video.encode(None))
+        for track, stream in zip(tracks, streams, strict=True):
+            if track.is_subtitle:
+                _write_lines(container, stream, track)
+            else:
+                _write_audio(container, stream, track, frames / 25)
+    return path
+
+
+def _write_lines(container: av.container.OutputContainer, stream: av.stream.Stream,
+                 track: Track) -> None:
+    for second, line in enumerate(track.lines):
+        text = line.encode()
+        if track.codec == "mov_text":  # a 16-bit length, then the text
+            text = len(text).to_bytes(2, "big") + text
+        packet = av.Packet(text)
+        packet.stream = stream
+        packet.pts = packet.dts = 100 + 1000 * second
+        packet.duration = 600
+        container.mux(packet)
+
+
+def _write_audio(container: av.container.OutputContainer, stream: av.AudioStream,
+                 track: Track, seconds: float) -> None:
+    """A 440 Hz tone in every channel, in the encoder's own sample format."""
+    fmt = (stream.codec_context.codec.audio_formats or [av.AudioFormat("s16")])[0]
+    channels = av.AudioLayout(track.layout).nb_channels
+    chunk = 1024
+    for start in range(0, int(seconds * track.rate), chunk):
+        t = (start + np.arange(chunk)) / track.rate
+        tone = 0.2 * np.sin(2 * np.pi * 440 * t)
+        planes = np.repeat(tone[None], channels, axis=0)
+        data = planes if fmt.is_planar else planes.T.reshape(1, -1)
+        kind = np.dtype({"s16": np.int16, "s32": np.int32, "flt": np.float32,
+                         "dbl": np.float64, "u8": np.uint8, "s64": np.int64}[fmt.packed.name])
+        if kind.kind in "iu":
+            data = data * (np.iinfo(kind).max * 0.9)
+        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(data.astype(kind)),
+                                           format=fmt.name, layout=track.layout)
+        frame.sample_rate = track.rate
+        frame.pts = start
+        container.mux(stream.encode(frame))
+    container.mux(stream.encode(None))
+
+
+def audio_seconds(path: Path, index: int) -> float:
+    """How long stream ``index``'s decoded audio plays."""
+    with av.open(str(path)) as container:
+        stream = container.streams[index]
+        samples = sum(frame.samples for frame in container.decode(stream))
+        return samples / stream.codec_context.sample_rate

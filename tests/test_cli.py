@@ -134,6 +134,7 @@ def test_bad_input_gives_one_line_and_exit_code(bad_inputs: dict[str, Path], tmp
         (["--out", "{tmp}/out.mp4", "--engine", "magic"], "unknown engine"),
         (["--out", "{tmp}/out.mp4", "--device", "cuda:7"], "cuda:7 requested"),
         (["--out", "{tmp}/out.mp4", "--codec", "ffv1"], "cannot hold ffv1"),
+        (["--out", "{tmp}/out.mov", "--codec", "libsvtav1"], ".mov cannot hold AV1"),
     ],
 )
 def test_usage_errors_exit_2(lossless_clip: Path, tmp_path: Path, args: list[str],

@@ -258,17 +258,33 @@ def test_rotation_is_kept(tmp_path: Path) -> None:
         assert next(container.decode(video=0)).rotation == 90
 
 
-@pytest.mark.parametrize("suffix", [".mp4", ".mkv"])
-def test_anamorphic_pixels_keep_their_shape(tmp_path: Path, suffix: str) -> None:
+@pytest.mark.parametrize(("suffix", "codec"), [
+    (".mp4", None), (".mkv", None), (".mkv", "libx265"), (".mp4", "libvpx-vp9"),
+    (".mp4", "libsvtav1"), (".mov", "libx264")])
+def test_anamorphic_pixels_keep_their_shape(tmp_path: Path, suffix: str,
+                                            codec: str | None) -> None:
     # DVD-style 720x480 pictures shown at 16:9: without the pixel aspect ratio the output
     # would play squashed.
     clip = write_clip(tmp_path / "dvd.mp4", moving_frames(3, 64, 96), codec="libx264",
                       pix_fmt="yuv420p", pixel_aspect=Fraction(32, 27))
     out = tmp_path / f"out{suffix}"
-    upscale(UpscaleOptions(clip, out))
+    observer = RecordingObserver()
+    upscale(UpscaleOptions(clip, out, encode=EncodeSettings(codec=codec)), observer)
     with av.open(str(out)) as container:
         assert container.streams.video[0].sample_aspect_ratio == Fraction(32, 27)
     assert probe(out).display_aspect == pytest.approx(96 * 32 / (64 * 27))
+    assert not any("aspect" in w for w in observer.warnings)
+
+
+@pytest.mark.parametrize(("suffix", "codec"), [(".mkv", "ffv1"), (".webm", "libvpx-vp9")])
+def test_an_aspect_ratio_the_output_cannot_keep_is_warned_about(tmp_path: Path, suffix: str,
+                                                                codec: str) -> None:
+    clip = write_clip(tmp_path / "dvd.mp4", moving_frames(3, 64, 96), codec="libx264",
+                      pix_fmt="yuv420p", pixel_aspect=Fraction(32, 27))
+    observer = RecordingObserver()
+    upscale(UpscaleOptions(clip, tmp_path / f"out{suffix}", encode=EncodeSettings(codec=codec)),
+            observer)
+    assert any("32:27 pixel aspect ratio is lost" in w for w in observer.warnings)
 
 
 def test_odd_size_is_padded_with_a_warning(tmp_path: Path) -> None:
@@ -420,7 +436,8 @@ def test_rgb_input_keeps_its_own_bit_depth(tmp_path: Path, sample: type, expecte
         assert bit_depth(container.streams.video[0].codec_context.pix_fmt) == expected
 
 
-def test_subtitles_are_kept_where_the_container_can_hold_them(tmp_path: Path) -> None:
+def test_subtitles_and_fonts_are_kept_where_the_container_can_hold_them(tmp_path: Path
+                                                                      ) -> None:
     srt = tmp_path / "s.srt"
     srt.write_text("1\n00:00:00,080 --> 00:00:00,300\nHello world\n\n")
     plain = write_clip(tmp_path / "plain.mkv", moving_frames(10, 48, 64))
@@ -448,5 +465,20 @@ def test_subtitles_are_kept_where_the_container_can_hold_them(tmp_path: Path) ->
     observer = RecordingObserver()
 
     upscale(UpscaleOptions(clip, tmp_path / "out.mp4"), observer)
-    assert any("dropping srt subtitles" in w for w in observer.warnings)
+    assert any("converting subtitle stream #1 (subrip) to mov_text" in w
+               for w in observer.warnings)
     assert any("dropping 1 attachment (Title.ttf)" in w for w in observer.warnings)
+
+
+@pytest.mark.parametrize("engine", ["flow", "blend", "convlstm"])
+@pytest.mark.parametrize("side", [1, 2, 3, 5, 8, 10, 11])
+def test_every_size_from_one_pixel_works(tmp_path: Path, engine: str, side: int) -> None:
+    """Icons, test patterns, thumbnails: too small for the motion estimate as they are."""
+    frames = [f[:side, :side] for f in moving_frames(4, 16, 16)]
+    clip = write_clip(tmp_path / "tiny.mkv", frames)
+    out = tmp_path / "out.mkv"
+    upscale(UpscaleOptions(clip, out, engine=engine, encode=LOSSLESS))
+    with av.open(str(out)) as container:
+        decoded = list(container.decode(video=0))
+    assert len(decoded) == 8
+    assert {(f.width, f.height) for f in decoded} == {(side, side)}

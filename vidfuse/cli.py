@@ -233,9 +233,11 @@ Dedup = Annotated[bool, typer.Option(
 DedupThreshold = Annotated[float, typer.Option(
     help="Largest change (8-bit levels of any 8x8 block's mean luma) that still counts as a "
          "repeat with --dedup; raise it for heavily compressed input.")]
-Codec = Annotated[str, typer.Option(
+Codec = Annotated[str | None, typer.Option(
     help=f"Video encoder: {', '.join(CODECS)} (lossless); on NVIDIA GPUs "
-         f"{', '.join(GPU_CODECS)} (--crf sets their constant quality, -cq).")]
+         f"{', '.join(GPU_CODECS)} (--crf sets their constant quality, -cq). Default: "
+         "libvpx-vp9 for .webm, 10-bit libx265 for HDR input, else libx264.",
+    show_default=False)]
 Crf = Annotated[int | None, typer.Option(
     help="Constant-quality level (lower = better; codec default if unset).",
     show_default=False)]
@@ -272,7 +274,7 @@ Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or s
 
 
 def _options(input: Path, out: Path, factor: int, fps: str | None, slowmo: bool, engine: str,
-             scene_threshold: float, dedup: bool, dedup_threshold: float, codec: str,
+             scene_threshold: float, dedup: bool, dedup_threshold: float, codec: str | None,
              crf: int | None, preset: str | None, pix_fmt: str | None,
              encoder_opt: list[str] | None, no_audio: bool,
              keyframe_every: int | None, colouriser: str, adapt: int | None,
@@ -314,7 +316,7 @@ def upscale_command(
     scene_threshold: SceneThreshold = DEFAULT_SCENE_THRESHOLD,
     dedup: Dedup = False,
     dedup_threshold: DedupThreshold = DEFAULT_REPEAT_THRESHOLD,
-    codec: Codec = "libx264",
+    codec: Codec = None,
     crf: Crf = None,
     preset: Preset = None,
     pix_fmt: PixFmt = None,
@@ -442,7 +444,7 @@ def batch_command(
     scene_threshold: SceneThreshold = DEFAULT_SCENE_THRESHOLD,
     dedup: Dedup = False,
     dedup_threshold: DedupThreshold = DEFAULT_REPEAT_THRESHOLD,
-    codec: Codec = "libx264",
+    codec: Codec = None,
     crf: Crf = None,
     preset: Preset = None,
     pix_fmt: PixFmt = None,

@@ -101,7 +101,19 @@ class FlowEstimator:
         dis = getattr(self._local, "dis", None)
         if dis is None:  # DIS keeps working buffers: one instance per thread
             dis = self._local.dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
-        return dis.calc(small_a, small_b, None)
+        height, width = small_a.shape
+        if min(height, width) >= _DIS_MIN_SIDE:
+            return dis.calc(small_a, small_b, None)
+        # Icons and thumbnails: DIS refuses images this small, so they are edge-padded for
+        # the estimate and the field cropped back (the padding itself does not move).
+        pad = ((0, max(0, _DIS_MIN_SIDE - height)), (0, max(0, _DIS_MIN_SIDE - width)))
+        flow = dis.calc(np.pad(small_a, pad, mode="edge"), np.pad(small_b, pad, mode="edge"),
+                        None)
+        return np.ascontiguousarray(flow[:height, :width])
+
+
+# The smallest side DIS takes with its default patch size (OpenCV asks for 12 or more).
+_DIS_MIN_SIDE = 16
 
 
 def luma8(picture: Picture, scale: float = 1.0) -> np.ndarray:

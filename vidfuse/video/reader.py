@@ -37,8 +37,11 @@ PacketSink = Callable[[av.Packet], None]
 
 # File tags that describe the old encoding, not the content: the muxer writes its own.
 _TECHNICAL_TAGS = {"major_brand", "minor_version", "compatible_brands", "encoder", "duration"}
-# Video stream tags that describe the content (the rest, like handler_name, are technical).
-_VIDEO_TAGS = {"language", "title"}
+# Stream tags that describe the old encoding (or that each muxer writes itself), not the
+# content; Matroska adds them per language too ("DURATION-eng").
+_TECHNICAL_STREAM_TAGS = {"duration", "handler_name", "vendor_id", "encoder", "bps",
+                          "number_of_frames", "number_of_bytes", "_statistics_tags",
+                          "_statistics_writing_app", "_statistics_writing_date_utc"}
 # MP4 and MOV usually index their frames after them, out of reach of a pipe read once.
 _PIPED_MP4 = (" (an MP4 or MOV pipes only with its index first, as ffmpeg -movflags +faststart "
               "writes it; pipe Matroska or MPEG-TS)")
@@ -105,6 +108,12 @@ def main_video_stream(container: av.container.InputContainer) -> av.VideoStream 
     streams = container.streams.video
     moving = [s for s in streams if not s.disposition & av.stream.Disposition.attached_pic]
     return (moving or list(streams) or [None])[0]
+
+
+def descriptive_tags(metadata: dict[str, str]) -> dict[str, str]:
+    """A stream's tags that describe its content (language, title, ...), to carry over."""
+    return {k: v for k, v in metadata.items()
+            if k.lower().split("-")[0] not in _TECHNICAL_STREAM_TAGS}
 
 
 def natural_key(name: str) -> list[object]:
@@ -201,13 +210,13 @@ class VideoFileSource:
             time_base=Fraction(self._stream.time_base or 1 / rate),
             start_time=float(first.time or 0.0),
             rotation=int(first.rotation or 0),
-            pixel_aspect=Fraction(ctx.sample_aspect_ratio or self._stream.sample_aspect_ratio
+            # The container's word first, as players take it (AV1 streams say 1:1 inside).
+            pixel_aspect=Fraction(self._stream.sample_aspect_ratio or ctx.sample_aspect_ratio
                                   or 1),
             interlaced=bool(first.interlaced_frame),
             tags={k: v for k, v in self._container.metadata.items()
                   if k.lower() not in _TECHNICAL_TAGS},
-            video_tags={k: v for k, v in self._stream.metadata.items()
-                        if k.lower() in _VIDEO_TAGS},
+            video_tags=descriptive_tags(self._stream.metadata),
             passthrough=self._passthrough,
             attachments=[] if video_only else [
                 Attachment(s.name, s.mimetype, bytes(s.data))

@@ -5,9 +5,10 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
+from typing import Protocol
 
 import av
 import cv2
@@ -15,9 +16,15 @@ import numpy as np
 
 from vidfuse.errors import OutputError, UsageError, ffmpeg_reason
 from vidfuse.picture import Picture
-from vidfuse.video.colour import HDR_TRANSFERS, bit_depth, picture_to_frame, to_rgb
+from vidfuse.video.colour import (
+    HDR_TRANSFERS,
+    ColourInfo,
+    bit_depth,
+    picture_to_frame,
+    to_rgb,
+)
 from vidfuse.video.pipes import PIPE_FORMAT, ffmpeg_url, is_pipe
-from vidfuse.video.reader import Attachment, SourceInfo
+from vidfuse.video.reader import Attachment, SourceInfo, descriptive_tags
 
 CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mkv": "matroska", ".mov": "mov", ".webm": "webm"}
 CODECS = ("libx264", "libx265", "libsvtav1", "libvpx-vp9", "ffv1")
@@ -47,21 +54,38 @@ _PRESET_DEFAULT = {"libx264": "veryfast", "libx265": "fast", "libsvtav1": "8",
 # Where the 10-bit 4:2:0 format an encoder takes is not yuv420p10le (NVENC's is P010; 10-bit
 # H.264 plays almost nowhere, so h264_nvenc stays 8-bit).
 _TEN_BIT = {"hevc_nvenc": "p010le", "av1_nvenc": "p010le"}
+# Encoders that write the pixel aspect ratio into the video itself. Matroska and WebM take
+# it from a stream field PyAV cannot set, so with other codecs only MP4 and MOV keep it.
+_ASPECT_IN_STREAM = {"libx264", "libx265", "h264_nvenc", "hevc_nvenc"}
+_AV1 = ("libsvtav1", "libaom-av1", "av1_nvenc")
 _HARDWARE_SUFFIXES = ("_nvenc", "_qsv", "_amf", "_vaapi", "_videotoolbox")
 
-# Audio codecs each container stores as they are; anything else is re-encoded.
+# Audio codecs (FFmpeg's names, as ffprobe prints them) each container stores as they are;
+# anything else is re-encoded. Matroska holds every codec.
+_PCM = {"pcm_s16le", "pcm_s16be", "pcm_s24le", "pcm_s24be", "pcm_s32le", "pcm_s32be",
+        "pcm_f32le", "pcm_f32be", "pcm_f64le", "pcm_f64be", "pcm_u8", "pcm_alaw", "pcm_mulaw"}
 _AUDIO_COPY = {
     "mp4": {"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"},
-    "mov": {"aac", "mp3", "alac", "ac3", "eac3", "pcm_s16le", "pcm_s24le", "pcm_f32le"},
+    "mov": {"aac", "mp3", "alac", "ac3", "eac3", *_PCM},
     "webm": {"opus", "vorbis"},
 }
 _AUDIO_FALLBACK = {"mp4": "aac", "mov": "aac", "webm": "libopus", "matroska": "aac"}
+# What a codec is called in a warning, where FFmpeg's name is not what users know.
+_KNOWN_AS = {"aac": "AAC", "libopus": "Opus"}
+# Subtitles: what each container holds as it is; text subtitles it does not hold are
+# converted to its own text format, bitmap ones (DVD, Blu-ray) cannot be.
 _SUBTITLE_COPY = {
     "mp4": {"mov_text"},
     "mov": {"mov_text"},
     "webm": {"webvtt"},
-    "matroska": {"srt", "subrip", "ass", "ssa", "webvtt", "dvd_subtitle", "hdmv_pgs_subtitle"},
+    "matroska": {"subrip", "ass", "ssa", "webvtt", "dvd_subtitle", "hdmv_pgs_subtitle",
+                 "dvb_subtitle"},
 }
+_TEXT_SUBTITLES = {"subrip", "srt", "ass", "ssa", "webvtt", "mov_text", "text"}
+_SUBTITLE_TARGET = {"mp4": "mov_text", "mov": "mov_text", "webm": "webvtt", "matroska": "srt"}
+# Dispositions a player acts on, carried with each copied stream.
+_DISPOSITIONS = ("default", "forced", "hearing_impaired", "visual_impaired", "comment",
+                 "original", "dub", "lyrics", "karaoke", "captions", "descriptions")
 
 Warn = Callable[[str], None]
 
@@ -70,7 +94,7 @@ Warn = Callable[[str], None]
 class EncodeSettings:
     """How the output is encoded; validated by :func:`check_encode_settings`."""
 
-    codec: str = "libx264"
+    codec: str | None = None  # None: chosen for the container and the input (default_codec)
     crf: int | None = None
     preset: str | None = None
     pix_fmt: str | None = None
@@ -78,6 +102,20 @@ class EncodeSettings:
     keep_audio: bool = True
     # The encoder library's own progress and banner lines (x265's, SVT-AV1's) on stderr.
     encoder_logs: bool = False
+
+
+    def for_output(self, container: str, colour: ColourInfo | None = None) -> EncodeSettings:
+        """These settings with the codec named: the one asked for, else the default."""
+        return self if self.codec else replace(self, codec=default_codec(container, colour))
+
+
+def default_codec(container: str, colour: ColourInfo | None = None) -> str:
+    """What --codec means when not given: what the container holds (WebM: VP9), and for HDR
+    input 10-bit HEVC, the codec HDR10 and HLG are delivered in (10-bit H.264 plays almost
+    nowhere)."""
+    if container == "webm":
+        return "libvpx-vp9"
+    return "libx265" if colour is not None and colour.is_hdr else "libx264"
 
 
 def output_kind(path: Path) -> str:
@@ -102,6 +140,8 @@ def check_encode_settings(settings: EncodeSettings, output: Path) -> None:
     """Fail fast on codec/container/pixel-format combinations that cannot work."""
     if output_kind(output) != "video":
         return
+    container = container_format(output)
+    settings = settings.for_output(container)
     try:
         codec = av.codec.Codec(settings.codec, "w")
     except (av.error.FFmpegError, ValueError):
@@ -110,9 +150,10 @@ def check_encode_settings(settings: EncodeSettings, output: Path) -> None:
         ) from None
     if codec.type != "video":
         raise UsageError(f"'{settings.codec}' is not a video codec")
-    container = container_format(output)
-    if container == "webm" and settings.codec not in ("libvpx-vp9", "libsvtav1", "libaom-av1"):
+    if container == "webm" and settings.codec not in ("libvpx-vp9", *_AV1):
         raise UsageError(f".webm holds VP9 or AV1 only, not {settings.codec}; use .mkv")
+    if container == "mov" and settings.codec in _AV1:
+        raise UsageError(f".mov cannot hold AV1 ({settings.codec}); use .mp4 or .mkv")
     if container in ("mp4", "mov") and settings.codec == "ffv1":
         raise UsageError(f"{output.suffix} cannot hold ffv1; use .mkv for lossless output")
     quality = _QUALITY.get(settings.codec)
@@ -163,6 +204,7 @@ class VideoFileSink:
         self._time_base = time_base
         self._last_pts: int | None = None
         fmt = container_format(path)
+        settings = settings.for_output(fmt, info.colour)
         self._pix_fmt = choose_pix_fmt(settings, info, warn)
         self._size = _encodable_size(info.width, info.height, self._pix_fmt, warn)
         try:
@@ -171,10 +213,9 @@ class VideoFileSink:
             raise OutputError(f"cannot create {path}: {exc}") from exc
         try:
             self._container.metadata.update(info.tags)
-            self._stream = self._add_video_stream(settings, rate)
+            self._stream = self._add_video_stream(settings, rate, fmt, warn)
             self._stream.metadata.update(info.video_tags)
-            self._copies: dict[int, av.stream.Stream] = {}
-            self._transcoders: dict[int, _AudioTranscoder] = {}
+            self._routes: dict[int, _Route] = {}  # by input stream index
             if settings.keep_audio:
                 self._add_passthrough(fmt, info.passthrough, warn)
                 self._add_attachments(fmt, info.attachments, warn)
@@ -187,7 +228,8 @@ class VideoFileSink:
             self._container.close()
             raise
 
-    def _add_video_stream(self, settings: EncodeSettings, rate: Fraction) -> av.VideoStream:
+    def _add_video_stream(self, settings: EncodeSettings, rate: Fraction, container: str,
+                          warn: Warn) -> av.VideoStream:
         options = {}
         quality = _QUALITY.get(settings.codec)
         if quality:
@@ -212,8 +254,14 @@ class VideoFileSink:
         ctx.color_trc = colour.transfer
         if self._info.rotation:
             stream.set_display_rotation(self._info.rotation)
-        if self._info.pixel_aspect != 1:
-            ctx.sample_aspect_ratio = self._info.pixel_aspect
+        aspect = self._info.pixel_aspect
+        if aspect != 1:
+            ctx.sample_aspect_ratio = aspect
+            if container in ("matroska", "webm") and settings.codec not in _ASPECT_IN_STREAM:
+                warn(f"the {aspect.numerator}:{aspect.denominator} pixel aspect ratio is "
+                     f"lost: {settings.codec} in {container} keeps it nowhere vidfuse can "
+                     "write, so players will show the picture squashed (use .mp4 or .mov, "
+                     "or libx264/libx265)")
         try:  # now, not at the first frame: a bad preset or option is a usage error
             ctx.open()
         except av.error.FFmpegError as exc:
@@ -228,20 +276,31 @@ class VideoFileSink:
 
     def _add_passthrough(self, fmt: str, streams: list[av.stream.Stream], warn: Warn) -> None:
         for source in streams:
-            name = source.codec_context.name
+            name = source.codec_context.codec.canonical_name
+            label = f"{source.type} stream #{source.index} ({name})"
+            route: _Route
             if source.type == "audio":
                 allowed = _AUDIO_COPY.get(fmt)
                 if allowed is None or name in allowed:
-                    self._copies[source.index] = self._container.add_stream_from_template(source)
+                    route = _Copy(self._container, source)
                 else:
                     target = _AUDIO_FALLBACK[fmt]
-                    warn(f"{fmt} cannot hold {name} audio; re-encoding it to {target}")
-                    self._transcoders[source.index] = _AudioTranscoder(
-                        self._container, source, target)
+                    warn(f"re-encoding {label} to {_KNOWN_AS.get(target, target)}: {fmt} "
+                         "cannot hold it")
+                    route = _AudioTranscoder(self._container, source, target, label)
             elif name in _SUBTITLE_COPY.get(fmt, set()):
-                self._copies[source.index] = self._container.add_stream_from_template(source)
+                route = _Copy(self._container, source)
+            elif name in _TEXT_SUBTITLES:
+                target = _SUBTITLE_TARGET[fmt]
+                warn(f"converting {label} to {target}, the text subtitles {fmt} holds "
+                     "(styling is lost)")
+                route = _SubtitleTranscoder(self._container, source, target, label)
             else:
-                warn(f"dropping {name} subtitles: {fmt} cannot hold them (use .mkv)")
+                warn(f"dropping {label}: {fmt} cannot hold these picture subtitles, nor "
+                     "can they become text (use .mkv)")
+                continue
+            _carry_identity(source, route.stream)
+            self._routes[source.index] = route
 
     def _add_attachments(self, fmt: str, attachments: list[Attachment], warn: Warn) -> None:
         if not attachments:
@@ -258,12 +317,9 @@ class VideoFileSink:
 
     def packet(self, packet: av.Packet) -> None:
         """Copy (or re-encode) one audio/subtitle packet from the input."""
-        index = packet.stream.index
-        if index in self._copies:
-            packet.stream = self._copies[index]
-            self._mux([packet])
-        elif index in self._transcoders:
-            self._mux(self._transcoders[index].encode(packet))
+        route = self._routes.get(packet.stream.index)
+        if route is not None:
+            self._mux(route.send(packet))
 
     def _mux(self, packets: list[av.Packet]) -> None:
         # Runs on the muxing thread, but its failure surfaces where the next packet is
@@ -309,8 +365,8 @@ class VideoFileSink:
     def close(self) -> None:
         """Flush encoders and finish the file; must be called for the output to be valid."""
         self._mux_video(None)
-        for transcoder in self._transcoders.values():
-            self._mux(transcoder.flush())
+        for route in self._routes.values():
+            self._mux(route.flush())
         try:
             self._container.close()
         except av.error.FFmpegError as exc:
@@ -323,39 +379,126 @@ class VideoFileSink:
             self._container.close()
 
 
+def _carry_identity(source: av.stream.Stream, target: av.stream.Stream) -> None:
+    """What players show and pick a stream by: its language, title and dispositions."""
+    target.metadata.update(descriptive_tags(source.metadata))
+    flags = av.stream.Disposition(0)
+    for name in _DISPOSITIONS:
+        flag = av.stream.Disposition[name]
+        if source.disposition & flag:
+            flags |= flag
+    target.disposition = flags
+
+
+class _Route(Protocol):
+    """How one input stream's packets reach the output: copied, or decoded and re-encoded."""
+
+    stream: av.stream.Stream
+
+    def send(self, packet: av.Packet) -> list[av.Packet]: ...
+
+    def flush(self) -> list[av.Packet]: ...
+
+
+class _Copy:
+    """Packets stored as they are."""
+
+    def __init__(self, container: av.container.OutputContainer,
+                 source: av.stream.Stream) -> None:
+        self.stream = container.add_stream_from_template(source)
+
+    def send(self, packet: av.Packet) -> list[av.Packet]:
+        packet.stream = self.stream
+        return [packet]
+
+    def flush(self) -> list[av.Packet]:
+        return []
+
+
+# Channel layouts every fallback encoder opens with, by channel count; a source whose
+# layout has no names ("2 channels", as PCM in AVI or Matroska often has) gets these too.
+_LAYOUTS = {1: "mono", 2: "stereo", 3: "3.0", 4: "quad", 5: "5.0", 6: "5.1", 7: "6.1", 8: "7.1"}
+
+
 class _AudioTranscoder:
-    """Re-encodes one audio stream for containers that cannot hold its codec."""
+    """Re-encodes one audio stream for a container that cannot hold its codec: the encoder
+    takes the decoder's channels and rate where it can, else the nearest it supports."""
 
     def __init__(self, container: av.container.OutputContainer, source: av.AudioStream,
-                 codec: str) -> None:
-        rate = source.codec_context.sample_rate or 48000
-        if codec == "libopus":
-            rate = 48000
-        self._stream = container.add_stream(codec, rate=rate)
-        layout = source.codec_context.layout.name if source.codec_context.layout else "stereo"
-        self._stream.layout = layout
-        fmt = self._stream.codec_context.codec.audio_formats[0].name
+                 codec: str, label: str) -> None:
+        self._label = label
+        decoder = source.codec_context
+        encoder = av.codec.Codec(codec, "w")
+        rate = _nearest_rate(decoder.sample_rate or 48000, encoder.audio_rates)
+        channels = decoder.layout.nb_channels if decoder.layout else 2
+        layout = _LAYOUTS[min(max(channels, 1), 8)]
+        self.stream = container.add_stream(codec, rate=rate)
+        self.stream.layout = layout
+        fmt = (encoder.audio_formats or [av.AudioFormat("fltp")])[0].name
         self._resampler = av.AudioResampler(format=fmt, layout=layout, rate=rate)
+        self._failing(self.stream.codec_context.open)  # now: a refusal names this stream
 
-    def encode(self, packet: av.Packet) -> list[av.Packet]:
-        out: list[av.Packet] = []
+    def _failing(self, call: Callable[[], list[av.Packet] | None]) -> list[av.Packet]:
+        try:
+            return call() or []
+        except av.error.FFmpegError as exc:
+            raise OutputError(f"cannot re-encode {self._label}: {ffmpeg_reason(exc)}") from exc
+
+    def send(self, packet: av.Packet) -> list[av.Packet]:
         try:
             frames = packet.decode()
         except av.error.InvalidDataError:
             # A damaged or partial packet (AVI audio often starts mid-frame) is skipped, as
             # ffmpeg does; decoding goes on from the next one.
-            return out
-        for frame in frames:
-            for resampled in self._resampler.resample(frame):
-                out.extend(self._stream.encode(resampled))
-        return out
+            return []
+        except av.error.FFmpegError as exc:
+            raise OutputError(f"cannot decode {self._label}: {ffmpeg_reason(exc)}") from exc
+        return self._failing(lambda: [packet for frame in frames
+                                      for resampled in self._resampler.resample(frame)
+                                      for packet in self.stream.encode(resampled)])
 
     def flush(self) -> list[av.Packet]:
-        out: list[av.Packet] = []
-        for resampled in self._resampler.resample(None):
-            out.extend(self._stream.encode(resampled))
-        out.extend(self._stream.encode(None))
-        return out
+        return self._failing(lambda: [*(packet for resampled in self._resampler.resample(None)
+                                        for packet in self.stream.encode(resampled)),
+                                      *self.stream.encode(None)])
+
+
+def _nearest_rate(rate: int, supported: list[int] | None) -> int:
+    """``rate`` if the encoder takes it, else the lowest it takes above it (never lose
+    bandwidth), else its highest (192 kHz to AAC: 96 kHz)."""
+    if not supported or rate in supported:
+        return rate
+    return min((r for r in supported if r > rate), default=max(supported))
+
+
+class _SubtitleTranscoder:
+    """Converts one text subtitle stream to the container's own text format (the words and
+    their timing survive; fonts, colours and positions do not)."""
+
+    def __init__(self, container: av.container.OutputContainer, source: av.stream.Stream,
+                 codec: str, label: str) -> None:
+        self._label = label
+        self._decoder = source.codec_context
+        if not self._decoder.is_open:
+            self._decoder.open()  # text decoders make their style header as they open
+        self.stream = container.add_stream(codec)
+        self.stream.time_base = source.time_base
+        self.stream.codec_context.subtitle_header = self._decoder.subtitle_header
+
+    def send(self, packet: av.Packet) -> list[av.Packet]:
+        try:
+            subtitle = self._decoder.decode2(packet)
+            if subtitle is None:
+                return []
+            out = self.stream.codec_context.encode_subtitle(subtitle)
+        except av.error.FFmpegError as exc:
+            raise OutputError(f"cannot convert {self._label}: {ffmpeg_reason(exc)}") from exc
+        out.stream = self.stream
+        out.pts, out.dts, out.duration = packet.pts, packet.dts, packet.duration
+        return [out]
+
+    def flush(self) -> list[av.Packet]:
+        return []
 
 
 class FrameDirectorySink:

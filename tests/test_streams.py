@@ -1,0 +1,149 @@
+"""Nothing lost: audio, subtitles and how players label them reach the output, or a warning
+says what changed (tests build their inputs with PyAV and read the outputs back)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import pytest
+from clips import Track, audio_seconds, write_tracks
+from test_cli import assert_one_line_error, run_cli
+
+from vidfuse.video import writer
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What a stream says about itself (read while its file is open)."""
+
+    codec: str
+    language: str | None
+    title: str | None
+    disposition: av.stream.Disposition
+    rate: int | None = None
+    channels: int | None = None
+
+
+def streams(path: Path) -> list[Facts]:
+    with av.open(str(path)) as container:
+        return [Facts(s.codec_context.codec.canonical_name, s.language,
+                      s.metadata.get("title"), s.disposition,
+                      getattr(s.codec_context, "sample_rate", None),
+                      s.codec_context.layout.nb_channels if s.type == "audio" else None)
+                for s in container.streams]
+
+
+def texts(path: Path) -> list[str]:
+    """The words of the first subtitle stream, markup and length prefixes stripped."""
+    with av.open(str(path)) as container:
+        stream = container.streams.subtitles[0]
+        found = []
+        for packet in container.demux(stream):
+            subtitle = stream.codec_context.decode2(packet) if packet.size else None
+            found += [rect.dialogue.decode() for rect in subtitle or ()]
+        return [t for t in found if t]
+
+
+@pytest.mark.parametrize(("track", "container", "rate"), [
+    (Track("pcm_s16le", 48000, "stereo"), "avi", 48000),
+    (Track("pcm_s24le", 192000, "7.1"), "mkv", 96000),  # AAC's highest rate
+    (Track("pcm_s32le", 8000, "mono"), "mkv", 8000),
+    (Track("pcm_f32le", 44100, "5.1"), "mkv", 44100),
+], ids=["s16-stereo-48k-avi", "s24-7.1-192k", "s32-mono-8k", "f32-5.1-44.1k"])
+def test_pcm_audio_of_any_layout_and_rate_is_re_encoded_for_mp4(
+        tmp_path: Path, track: Track, container: str, rate: int) -> None:
+    clip = write_tracks(tmp_path / f"camera.{container}", [track],
+                        video_codec="libx264", pix_fmt="yuv420p")
+    out = tmp_path / "out.mp4"
+    code, output = run_cli("upscale", clip, "--out", out)
+    assert code == 0, output
+    assert f"re-encoding audio stream #1 ({track.codec}) to AAC" in output
+    audio = streams(out)[1]
+    assert (audio.codec, audio.rate) == ("aac", rate)
+    assert audio.channels == av.AudioLayout(track.layout).nb_channels
+    assert audio_seconds(out, 1) == pytest.approx(audio_seconds(clip, 1), abs=0.05)
+
+
+def test_audio_mp4_holds_is_copied_packet_for_packet(tmp_path: Path) -> None:
+    clip = write_tracks(tmp_path / "in.mp4", [Track("libmp3lame", 44100)],
+                        video_codec="libx264", pix_fmt="yuv420p")
+    out = tmp_path / "out.mp4"
+    code, output = run_cli("upscale", clip, "--out", out)
+    assert code == 0, output
+    assert "warning" not in output
+
+    def packets(path: Path) -> list[bytes]:
+        with av.open(str(path)) as container:
+            return [bytes(p) for p in container.demux(audio=0) if p.size]
+
+    assert streams(out)[1].codec == "mp3"
+    assert packets(out) == packets(clip)
+
+
+MULTILINGUAL = [
+    Track("aac", language="eng", title="English", disposition="default"),
+    Track("pcm_s16le", 44100, "mono", language="fra", disposition="comment"),
+    Track("subrip", language="ger", title="Deutsch", disposition="forced|hearing_impaired"),
+]
+
+
+def test_languages_titles_and_dispositions_survive_in_matroska(tmp_path: Path) -> None:
+    clip = write_tracks(tmp_path / "in.mkv", MULTILINGUAL)
+    out = tmp_path / "out.mkv"
+    code, output = run_cli("upscale", clip, "--out", out, "--codec", "ffv1")
+    assert code == 0, output
+    for source, kept in zip(streams(clip)[1:], streams(out)[1:], strict=True):
+        assert kept == source
+    assert texts(out) == ["Hallo Welt", "Zweite Zeile"]
+
+
+def test_text_subtitles_become_mov_text_in_mp4_with_their_languages(tmp_path: Path) -> None:
+    clip = write_tracks(tmp_path / "in.mkv", MULTILINGUAL)
+    out = tmp_path / "out.mp4"
+    code, output = run_cli("upscale", clip, "--out", out)
+    assert code == 0, output
+    assert "converting subtitle stream #3 (subrip) to mov_text" in output
+    assert "styling is lost" in output
+    eng, fra, ger = streams(out)[1:]
+    assert [s.language for s in (eng, fra, ger)] == ["eng", "fra", "ger"]
+    assert ger.codec == "mov_text"
+    flags = av.stream.Disposition
+    assert eng.disposition & flags.default and not fra.disposition & flags.default
+    assert fra.disposition & flags.comment
+    assert ger.disposition & flags.forced and ger.disposition & flags.hearing_impaired
+    assert texts(out) == ["Hallo Welt", "Zweite Zeile"]
+
+
+def test_mov_text_becomes_subrip_in_matroska(tmp_path: Path) -> None:
+    clip = write_tracks(tmp_path / "in.mp4", [Track("mov_text", language="spa")],
+                        video_codec="libx264", pix_fmt="yuv420p")
+    out = tmp_path / "out.mkv"
+    code, output = run_cli("upscale", clip, "--out", out)
+    assert code == 0, output
+    subtitle = streams(out)[1]
+    assert (subtitle.codec, subtitle.language) == ("subrip", "spa")
+    assert texts(out) == ["Hallo Welt", "Zweite Zeile"]
+
+
+def test_webm_without_codec_is_vp9_with_opus(tmp_path: Path) -> None:
+    clip = write_tracks(tmp_path / "in.mkv", [Track("aac")])
+    out = tmp_path / "out.webm"
+    code, output = run_cli("upscale", clip, "--out", out)
+    assert code == 0, output
+    video, audio = streams(out)
+    assert (video.codec, audio.codec) == ("vp9", "opus")
+
+
+def test_an_audio_failure_names_the_audio_stream(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    # MP3 holds two channels at most: an encoder that refuses this stream's 7.1.
+    monkeypatch.setitem(writer._AUDIO_FALLBACK, "mp4", "libmp3lame")
+    clip = write_tracks(tmp_path / "in.mkv", [Track("pcm_s16le", 48000, "7.1")])
+    out = tmp_path / "out.mp4"
+    code, output = run_cli("upscale", clip, "--out", out)
+    assert code == 1
+    assert_one_line_error(output, "cannot re-encode audio stream #1 (pcm_s16le)")
+    assert "in.mkv" not in output.splitlines()[-1]
+    assert not out.exists()
