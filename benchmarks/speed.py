@@ -27,7 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from datasets import CLIPS, clip_path
@@ -54,8 +54,8 @@ class RepeatInterpolator:
         del device
 
     def interpolate(self, a: Picture, b: Picture, ts: Sequence[float],
-                    after: Picture | None = None) -> list[Picture]:
-        return [a] * len(ts)
+                    after: Picture | None = None) -> Iterator[Picture]:
+        return iter([a] * len(ts))
 
     def reset(self) -> None:
         """Stateless."""

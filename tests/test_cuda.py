@@ -32,7 +32,7 @@ def test_learned_interpolation_on_cuda_matches_cpu() -> None:
     made = {}
     for device in ("cpu", "cuda"):
         engine = build_engine("convlstm", device)
-        made[device] = [engine.interpolate(a, b, [0.25, 0.5])
+        made[device] = [list(engine.interpolate(a, b, [0.25, 0.5]))
                         for a, b in pairwise(frames)]
     for cpu, gpu in zip(made["cpu"], made["cuda"], strict=True):
         for c, g in zip(cpu, gpu, strict=True):  # fp16 autocast on the GPU, fp32 on the CPU

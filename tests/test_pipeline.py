@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from fractions import Fraction
 
 import numpy as np
@@ -10,7 +10,7 @@ import numpy as np
 from vidfuse.picture import Picture
 from vidfuse.pipeline import StreamCounts, convert_frame_rate
 from vidfuse.scene import SceneCutDetector
-from vidfuse.timeline import FactorSchedule
+from vidfuse.timeline import FactorSchedule, RateSchedule
 
 
 class RecordingEngine:
@@ -23,9 +23,9 @@ class RecordingEngine:
         self.calls: list[tuple[float, float, float | None] | str] = []
 
     def interpolate(self, a: Picture, b: Picture, ts: Sequence[float],
-                    after: Picture | None = None) -> list[Picture]:
+                    after: Picture | None = None) -> Iterator[Picture]:
         self.calls.append((a.time, b.time, after.time if after is not None else None))
-        return [a] * len(ts)
+        return iter([a] * len(ts))
 
     def reset(self) -> None:
         self.calls.append("reset")
@@ -47,3 +47,26 @@ def test_engine_looks_ahead_within_the_shot_only() -> None:
     assert len(out) == 10 and counts.scene_cuts == 1
     assert engine.calls == [(0.0, 0.04, 0.08), (0.04, 0.08, None), "reset",
                             (0.12, 0.16, None)]
+
+
+def test_a_long_gap_is_made_one_picture_at_a_time() -> None:
+    """A screen recording idle for 30 s, at --fps 60: 1799 new frames, and never more than
+    one of them made before the one before it has gone on (flat memory, however long the
+    pause)."""
+    taken = [0]
+    ahead: list[int] = []
+
+    class CountingEngine(RecordingEngine):
+        def interpolate(self, a: Picture, b: Picture, ts: Sequence[float],
+                        after: Picture | None = None) -> Iterator[Picture]:
+            def made() -> Iterator[Picture]:
+                for index in range(len(ts)):
+                    ahead.append(index - taken[0])
+                    yield a
+            return made()
+
+    pictures = [flat(10, 0.0), flat(10, 30.0)]
+    for _ in convert_frame_rate(pictures, CountingEngine(), RateSchedule(Fraction(60), 0.0),
+                                SceneCutDetector(0.3), StreamCounts()):
+        taken[0] += 1
+    assert len(ahead) == 1799 and max(ahead) <= 1

@@ -108,7 +108,7 @@ def test_fast_cpu_renderer_matches_the_training_renderer(bank: Path) -> None:
         next(flow for i, j, flow in known if i is x and j is y) for x, y in pairs]
     # The first gap of a training sequence: acceleration known at b (from the next gap), not
     # at a, as for the engine at the start of a shot.
-    made = engine.interpolate(a, b, [float(batch["ts"][0, 0])], after)[0]
+    made = next(engine.interpolate(a, b, [float(batch["ts"][0, 0])], after))
     assert net_divisor(64) == 1
     assert psnr(trained_path * 255, made.y.astype(np.float32)) > 38
 
@@ -179,10 +179,10 @@ def test_engines_follow_accelerating_motion(engine_name: str) -> None:
                              flags=cv2.INTER_CUBIC) for i in range(7)]
     pictures = as_pictures(frames)
     engine = build_engine(engine_name, "cpu")
-    alone = engine.interpolate(pictures[2], pictures[4], [0.5])[0]
+    alone = next(engine.interpolate(pictures[2], pictures[4], [0.5]))
     engine.reset()
     engine.interpolate(pictures[0], pictures[2], [0.5], pictures[4])
-    informed = engine.interpolate(pictures[2], pictures[4], [0.5], pictures[6])[0]
+    informed = next(engine.interpolate(pictures[2], pictures[4], [0.5], pictures[6]))
     inner = (slice(8, -8), slice(24, -24))
     truth = pictures[3].y[inner]
     assert psnr(truth, informed.y[inner]) > psnr(truth, alone.y[inner]) + 1.0

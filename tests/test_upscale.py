@@ -420,6 +420,28 @@ def test_image_directory_in_png_directory_out(tmp_path: Path) -> None:
         assert psnr(rgb, back) > 50
 
 
+@pytest.mark.parametrize("sample", [np.uint8, np.uint16], ids=["8-bit", "16-bit"])
+def test_png_frames_in_keep_their_depth_and_kept_frames_are_bit_exact(
+        tmp_path: Path, sample: type) -> None:
+    frames_in = tmp_path / "shots"
+    frames_in.mkdir()
+    rng = np.random.default_rng(3)
+    # Full-range noise on top of the motion: every code value of the depth can occur.
+    frames = [(rgb.astype(sample) * (257 if sample is np.uint16 else 1))
+              ^ rng.integers(0, 4, rgb.shape).astype(sample) for rgb in moving_frames(3, 48, 64)]
+    for i, rgb in enumerate(frames):
+        cv2.imwrite(str(frames_in / f"{i}.png"), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    out = tmp_path / "frames"
+    upscale(UpscaleOptions(frames_in, out))
+    written = sorted(out.iterdir())
+    assert len(written) == 6
+    for i, rgb in enumerate(frames):
+        back = cv2.imread(str(written[2 * i]), cv2.IMREAD_UNCHANGED)
+        assert back.dtype == sample
+        assert np.array_equal(cv2.cvtColor(back, cv2.COLOR_BGR2RGB), rgb)
+    assert cv2.imread(str(written[1]), cv2.IMREAD_UNCHANGED).dtype == sample
+
+
 @pytest.mark.parametrize(("sample", "expected"), [(np.uint8, 8), (np.uint16, 10)])
 def test_rgb_input_keeps_its_own_bit_depth(tmp_path: Path, sample: type, expected: int) -> None:
     # RGB is processed at 16 bits, but 8-bit pictures must still give 8-bit video: 10-bit

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 import numpy as np
@@ -25,6 +25,10 @@ class Picture:
     v: np.ndarray
     bits: int
     time: float
+    # The RGB samples an image input decoded to, while the planes are still theirs: PNG
+    # output writes these back, so kept frames stay bit-exact (the YUV planes are exact
+    # only to a code value). Anything that makes new planes leaves it out.
+    rgb: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     @property
     def max_value(self) -> int:
@@ -70,7 +74,7 @@ class Picture:
         return Picture(self.y, other.u, other.v, self.bits, self.time)
 
     def with_time(self, time: float) -> Picture:
-        return Picture(self.y, self.u, self.v, self.bits, time)
+        return Picture(self.y, self.u, self.v, self.bits, time, self.rgb)
 
     @staticmethod
     def from_float(

@@ -70,9 +70,10 @@ def _fill_gap(a: Picture, b: Picture, cut: bool, after: Picture | None, engine: 
         new = [a] * len(slots)
     else:
         wanted = [slot.t for slot in slots if slot.t > 0]
-        made = iter(engine.interpolate(a, b, wanted, after))
+        made = engine.interpolate(a, b, wanted, after)
         counts.interpolated += len(wanted)
-        new = [a if slot.t == 0 else next(made) for slot in slots]
+        # Taken one at a time: a gap of thousands of frames holds one of them at once.
+        new = (a if slot.t == 0 else next(made) for slot in slots)
     for picture, slot in zip(new, slots, strict=True):
         counts.frames_out += 1
         yield picture.with_time(slot.time)

@@ -7,7 +7,7 @@ else.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Protocol
 
 from vidfuse.picture import Picture
@@ -21,12 +21,15 @@ class Interpolator(Protocol):
     device: str
 
     def interpolate(self, a: Picture, b: Picture, ts: Sequence[float],
-                    after: Picture | None = None) -> list[Picture]:
+                    after: Picture | None = None) -> Iterator[Picture]:
         """Pictures at fractions ``ts`` (each in (0, 1)) of the way from ``a`` to ``b``.
 
         Called for consecutive pairs in order; ``after`` is the frame that follows ``b`` in
         the same shot, when there is one (what an engine that models acceleration looks
-        ahead to). The returned pictures' ``time`` is set by the caller.
+        ahead to). The motion is measured (and any state moved on) by the call itself; the
+        pictures are made one at a time as they are taken, so a long gap (a pause in a
+        variable-rate recording, at a high --fps) never holds its frames together. Their
+        ``time`` is set by the caller.
         """
         ...
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from vidfuse.picture import Picture
 
@@ -15,14 +15,14 @@ class BlendInterpolator:
         self.device = "cpu"
 
     def interpolate(self, a: Picture, b: Picture, ts: Sequence[float],
-                    after: Picture | None = None) -> list[Picture]:
+                    after: Picture | None = None) -> Iterator[Picture]:
         pa, pb = a.planes_float(), b.planes_float()
-        return [
+        return (
             Picture.from_float(*(pa_i + (pb_i - pa_i) * t for pa_i, pb_i in zip(pa, pb,
                                                                                  strict=True)),
                                bits=a.bits, time=a.time)
             for t in ts
-        ]
+        )
 
     def reset(self) -> None:
         """A cross-fade carries no state."""

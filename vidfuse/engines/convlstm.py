@@ -11,16 +11,23 @@ motion history are cleared at scene cuts.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack
 from pathlib import Path
 
 import cv2
 import numpy as np
 import torch
 
-from vidfuse.motion import MotionTracker, acceleration_shift, intermediate_flows, resize_flow
+from vidfuse.motion import (
+    MotionTracker,
+    PairMotion,
+    acceleration_shift,
+    intermediate_flows,
+    resize_flow,
+)
 from vidfuse.nets.convlstm import State
-from vidfuse.nets.interpolator import net_divisor
+from vidfuse.nets.interpolator import PairContext, net_divisor
 from vidfuse.nets.tensors import image_array, image_tensor
 from vidfuse.picture import Picture
 from vidfuse.render import WarpRenderer
@@ -51,31 +58,43 @@ class RecurrentInterpolator:
         self._motion.reset()
 
     def interpolate(self, a: Picture, b: Picture, ts: Sequence[float],
-                    after: Picture | None = None) -> list[Picture]:
+                    after: Picture | None = None) -> Iterator[Picture]:
         motion = self._motion.measure(a, b, after)
-        forward, backward, accel_a, accel_b = (motion.forward, motion.backward,
-                                               motion.accel_a, motion.accel_b)
         divisor = net_divisor(a.width, INFERENCE_NET_WIDTH)
         size = (math.ceil(a.width / divisor), math.ceil(a.height / divisor))
         tensors = [image_tensor(array, self.device) for array in (
             _small_luma(a, size), _small_luma(b, size),
-            *(resize_flow(flow, *size) for flow in (forward, backward, accel_a, accel_b)))]
-        results = []
-        # Half precision on GPUs; the CPU path stays float32 (same weights either way).
-        on_gpu = self.device.startswith("cuda")
-        with torch.inference_mode(), torch.autocast("cuda", torch.float16, enabled=on_gpu):
+            *(resize_flow(flow, *size) for flow in (motion.forward, motion.backward,
+                                                     motion.accel_a, motion.accel_b)))]
+        with self._running():
             context, self._state = self._model.encode_pair(*tensors, divisor, self._state)
-            for t in ts:
+        return self._render(a, b, motion, context, ts)
+
+    def _running(self) -> ExitStack:
+        """How the network runs: without autograd, in half precision on GPUs (the CPU path
+        stays float32; same weights either way). Entered per step, never across a yield, so
+        the caller's own torch mode is untouched between pictures."""
+        stack = ExitStack()
+        stack.enter_context(torch.inference_mode())
+        stack.enter_context(torch.autocast("cuda", torch.float16,
+                                           enabled=self.device.startswith("cuda")))
+        return stack
+
+    def _render(self, a: Picture, b: Picture, motion: PairMotion, context: PairContext,
+                ts: Sequence[float]) -> Iterator[Picture]:
+        for t in ts:
+            with self._running():
                 refinement = self._model.refine(context, t)
-                flow_ta, flow_tb = intermediate_flows(forward, backward, t)
+                flow_ta, flow_tb = intermediate_flows(motion.forward, motion.backward, t)
                 flow_ta = flow_ta + _corrections(refinement.delta_a, refinement.gate_a,
-                                                 acceleration_shift(accel_a, t))
+                                                 acceleration_shift(motion.accel_a, t))
                 flow_tb = flow_tb + _corrections(refinement.delta_b, refinement.gate_b,
-                                                 acceleration_shift(accel_b, t))
-                results.append(self._renderer.render(
+                                                 acceleration_shift(motion.accel_b, t))
+                made = self._renderer.render(
                     a, b, flow_ta, flow_tb, image_array(refinement.mask)[..., 0],
-                    image_array(refinement.residual)[..., 0]))
-        return results
+                    image_array(refinement.residual)[..., 0])
+            yield made
+
 
 def _corrections(delta: torch.Tensor, gate: torch.Tensor, shift: np.ndarray) -> np.ndarray:
     """The network's flow correction plus its share of the acceleration shift, at the

@@ -17,11 +17,12 @@ on bikes, +0.23 on bigbuckbunny, +0.05 on carphone: benchmarks/quality.py, READM
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from vidfuse.motion import (
     ACCELERATION_SHARE,
     MotionTracker,
+    PairMotion,
     acceleration_shift,
     intermediate_flows,
 )
@@ -42,14 +43,15 @@ class FlowInterpolator:
         self._motion.reset()
 
     def interpolate(self, a: Picture, b: Picture, ts: Sequence[float],
-                    after: Picture | None = None) -> list[Picture]:
+                    after: Picture | None = None) -> Iterator[Picture]:
         if not ts:
-            return []
-        motion = self._motion.measure(a, b, after)
-        made = []
+            return iter(())
+        return self._render(a, b, self._motion.measure(a, b, after), ts)
+
+    def _render(self, a: Picture, b: Picture, motion: PairMotion,
+                ts: Sequence[float]) -> Iterator[Picture]:
         for t in ts:
             to_a, to_b = intermediate_flows(motion.forward, motion.backward, t)
             to_a = to_a + ACCELERATION_SHARE * acceleration_shift(motion.accel_a, t)
             to_b = to_b + ACCELERATION_SHARE * acceleration_shift(motion.accel_b, t)
-            made.append(self._renderer.render(a, b, to_a, to_b, 1 - t))
-        return made
+            yield self._renderer.render(a, b, to_a, to_b, 1 - t)

@@ -7,6 +7,7 @@ is created) and otherwise hold nothing: memory does not grow with the length of 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import re
 from collections.abc import Callable, Iterator
@@ -415,8 +416,10 @@ class ImageSequenceSource:
                     f"{file.name} is {image.shape[1]}x{image.shape[0]} {image.dtype}, but the "
                     f"sequence started at {self._size[1]}x{self._size[0]}"
                 )
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format=fmt)
-            yield frame_to_picture(frame, self.info.working, self.info.colour, index * step)
+            image = np.ascontiguousarray(image)
+            frame = av.VideoFrame.from_ndarray(image, format=fmt)
+            picture = frame_to_picture(frame, self.info.working, self.info.colour, index * step)
+            yield dataclasses.replace(picture, rgb=image)
 
     def close(self) -> None:
         """Nothing is held open between images."""

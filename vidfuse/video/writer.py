@@ -502,7 +502,8 @@ class _SubtitleTranscoder:
 
 
 class FrameDirectorySink:
-    """Numbered PNG files (16-bit for high-bit-depth input) in a directory."""
+    """Numbered PNG files at the input's depth (8 or 16 bits) in a directory; frames that are
+    input images are written back as they were read."""
 
     def __init__(self, path: Path, directory: Path, info: SourceInfo) -> None:
         if info.colour.is_hdr:
@@ -511,6 +512,8 @@ class FrameDirectorySink:
                 "its transfer tags: write a video with --codec libx265 instead"
             )
         self._info = info
+        # The input's own depth: 8-bit RGB is worked on at 16 bits, but stays 8-bit here.
+        self._bits = 8 if bit_depth(info.decoded_pix_fmt) <= 8 else 16
         self._dir = directory
         self._index = 0
         try:
@@ -522,8 +525,10 @@ class FrameDirectorySink:
         """PNG frames have nowhere to put audio or subtitles."""
 
     def write(self, picture: Picture) -> None:
-        frame = picture_to_frame(picture, self._info.working, self._info.colour)
-        rgb = to_rgb(frame, self._info.colour, 8 if self._info.working.bits <= 8 else 16)
+        rgb = picture.rgb
+        if rgb is None:
+            frame = picture_to_frame(picture, self._info.working, self._info.colour)
+            rgb = to_rgb(frame, self._info.colour, self._bits)
         self._index += 1
         target = self._dir / f"{self._index:06d}.png"
         if not cv2.imwrite(str(target), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)):
