@@ -353,7 +353,44 @@ def test_transparency_that_cannot_be_kept_is_flagged(tmp_path: Path) -> None:
     observer = RecordingObserver()
     result = upscale(UpscaleOptions(frames_in, tmp_path / "out.mp4"), observer)
     assert result.frames_out == 6
-    assert any("transparency (rgba)" in w for w in observer.warnings)
+    assert any("input has transparency" in w for w in observer.warnings)
+
+
+def _tinted(alpha: int | None) -> list[np.ndarray]:
+    """RGB(A) frames whose alpha, if any, is ``alpha`` everywhere."""
+    frames = moving_frames(4, 24, 32)
+    if alpha is None:
+        return frames
+    return [np.dstack([f, np.full(f.shape[:2], alpha, np.uint8)]) for f in frames]
+
+
+def _encode(path: Path, codec: str, pix_fmt: str, frames: list[np.ndarray]) -> Path:
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream(codec, rate=10)
+        stream.height, stream.width = frames[0].shape[:2]
+        stream.pix_fmt = pix_fmt
+        for index, rgb in enumerate(frames):
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgba" if rgb.shape[2] == 4
+                                               else "rgb24")
+            frame.pts = index
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return path
+
+
+@pytest.mark.parametrize(("name", "codec", "pix_fmt", "alpha", "warned"), [
+    ("opaque.gif", "gif", "rgb8", None, False),  # GIF decodes with alpha, all opaque
+    ("opaque.mkv", "ffv1", "bgra", 255, False),
+    ("half.mkv", "ffv1", "bgra", 128, True),
+    ("alpha.webm", "libvpx-vp9", "yuva420p", 128, True),  # alpha beside the picture
+])
+def test_transparency_is_flagged_only_where_there_is_some(
+        tmp_path: Path, name: str, codec: str, pix_fmt: str, alpha: int | None,
+        warned: bool) -> None:
+    clip = _encode(tmp_path / name, codec, pix_fmt, _tinted(alpha))
+    observer = RecordingObserver()
+    upscale(UpscaleOptions(clip, tmp_path / "out.mkv"), observer)
+    assert any("transparency" in w for w in observer.warnings) == warned
 
 
 def test_cover_art_listed_first_is_not_taken_for_the_video(tmp_path: Path) -> None:

@@ -34,7 +34,6 @@ from vidfuse.sync import Sync, find_offset
 from vidfuse.threads import BackgroundCalls, prefetched
 from vidfuse.timeline import FactorSchedule, RateSchedule, Schedule, SlowMotion
 from vidfuse.video.atomic import atomic_output
-from vidfuse.video.colour import has_alpha
 from vidfuse.video.pipes import check_pipes, is_pipe
 from vidfuse.video.reader import SourceInfo, open_source
 from vidfuse.video.span import WHOLE, Span
@@ -318,9 +317,9 @@ def default_output(input: Path, factor: int = 2, fps: Fraction | None = None,
 
 def _warn_about_source(info: SourceInfo, observer: Observer) -> None:
     """What the input has that the output cannot do justice to."""
-    if has_alpha(info.decoded_pix_fmt):
-        observer.warning(f"input has transparency ({info.decoded_pix_fmt}); the output "
-                         "keeps none: transparent areas show their stored colour")
+    if info.transparent:
+        observer.warning("input has transparency; the output keeps none: transparent areas "
+                         "show their stored colour")
     if info.interlaced:
         observer.warning("input is interlaced: each frame holds two fields, so the new "
                          "frames will smear their combing; deinterlace it first "

@@ -25,10 +25,13 @@ from vidfuse.video.colour import (
     RGB_WORKING_COLOUR,
     ColourInfo,
     WorkingFormat,
+    bit_depth,
     colour_of,
     frame_to_picture,
+    has_alpha,
     working_format_for,
 )
+from vidfuse.video.hdr import HdrMetadata
 from vidfuse.video.pipes import ffmpeg_url, is_pipe
 from vidfuse.video.span import WHOLE, Span
 
@@ -91,6 +94,10 @@ class SourceInfo:
     time_base: Fraction
     start_time: float = 0.0
     rotation: int = 0
+    # Some pixel is not opaque, or the stream says it has an alpha channel (VP9 in WebM keeps
+    # it beside the picture, where FFmpeg's own decoder does not look).
+    transparent: bool = False
+    hdr: HdrMetadata | None = None  # static and dynamic HDR metadata of the first frame
     # Width:height of one stored pixel (anamorphic video is not 1); players stretch by it.
     pixel_aspect: Fraction = Fraction(1)
     interlaced: bool = False
@@ -211,6 +218,9 @@ class VideoFileSource:
             time_base=Fraction(self._stream.time_base or 1 / rate),
             start_time=float(first.time or 0.0),
             rotation=int(first.rotation or 0),
+            hdr=HdrMetadata.of(first),
+            transparent=_transparent(first)
+            or self._stream.metadata.get("alpha_mode", "0") != "0",
             # The container's word first, as players take it (AV1 streams say 1:1 inside).
             pixel_aspect=Fraction(self._stream.sample_aspect_ratio or ctx.sample_aspect_ratio
                                   or 1),
@@ -376,6 +386,7 @@ class ImageSequenceSource:
         self._bits = 16 if first.dtype == np.uint16 else 8
         stored = cv2.imread(str(files[0]), cv2.IMREAD_UNCHANGED)
         alpha = stored is not None and stored.ndim == 3 and stored.shape[2] == 4
+        opaque = np.iinfo(first.dtype).max
         working = WorkingFormat("yuv444p16le", 16)
         self.info = SourceInfo(
             path=path,
@@ -389,6 +400,7 @@ class ImageSequenceSource:
             decoded_pix_fmt=("rgba64le" if alpha else "rgb48le") if self._bits == 16
             else ("rgba" if alpha else "rgb24"),
             time_base=1 / fps,
+            transparent=alpha and int(stored[..., 3].min()) < opaque,
         )
 
     damaged = 0  # an image that cannot be read is an error, not skipped
@@ -429,6 +441,16 @@ class ImageSequenceSource:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _transparent(frame: av.VideoFrame) -> bool:
+    """Whether any pixel of ``frame`` lets the background through (an opaque GIF decodes to
+    a format with alpha, every pixel at full opacity)."""
+    if not has_alpha(frame.format.name):
+        return False
+    deep = bit_depth(frame.format.name) > 8
+    rgba = frame.to_ndarray(format="rgba64le" if deep else "rgba")
+    return int(rgba[..., 3].min()) < (65535 if deep else 255)
 
 
 def _seconds(pts: int | None, time_base: Fraction | None) -> float | None:

@@ -23,6 +23,7 @@ from vidfuse.video.colour import (
     picture_to_frame,
     to_rgb,
 )
+from vidfuse.video.hdr import ENCODERS as HDR_ENCODERS
 from vidfuse.video.pipes import PIPE_FORMAT, ffmpeg_url, is_pipe
 from vidfuse.video.reader import Attachment, SourceInfo, descriptive_tags
 
@@ -239,6 +240,7 @@ class VideoFileSink:
         if settings.codec in _PRESET_DEFAULT:
             options["preset"] = settings.preset or _PRESET_DEFAULT[settings.codec]
         options.update(settings.encoder_options)
+        self._carry_hdr(settings.codec, options, warn)
         if not settings.encoder_logs:
             _keep_to_errors(settings.codec, options)
         stream = self._container.add_stream(settings.codec, rate=rate, options=options)
@@ -273,6 +275,23 @@ class VideoFileSink:
             raise UsageError(f"{settings.codec} refused its settings ({given}): "
                              f"{ffmpeg_reason(exc)}") from exc
         return stream
+
+    def _carry_hdr(self, codec: str, options: dict[str, str], warn: Warn) -> None:
+        """Mastering display and content light level into the encoder's bitstream, or a
+        warning that they are lost."""
+        hdr = self._info.hdr
+        if hdr is None:
+            return
+        if hdr.static:
+            if codec in HDR_ENCODERS:
+                _merge_parameters(options, hdr.encoder_options(codec))
+            else:
+                warn(f"the input's HDR mastering display and light level metadata is lost: "
+                     f"{codec} cannot carry it (use {' or '.join(HDR_ENCODERS)})")
+        if hdr.dynamic:
+            warn(f"the input's {' and '.join(hdr.dynamic)} dynamic metadata is dropped: it "
+                 "describes each original frame, and the new frames have none (the static "
+                 "HDR10 metadata and colour tags are kept)")
 
     def _add_passthrough(self, fmt: str, streams: list[av.stream.Stream], warn: Warn) -> None:
         for source in streams:
@@ -541,13 +560,21 @@ class FrameDirectorySink:
         """The temporary directory is removed by the caller."""
 
 
+def _merge_parameters(options: dict[str, str], extra: dict[str, str]) -> None:
+    """Add ``extra``'s colon-separated encoder parameters to ``options``; a key the user
+    already set keeps the user's value."""
+    for option, value in extra.items():
+        given = [part for part in options.get(option, "").split(":") if part]
+        keys = {part.split("=")[0] for part in given}
+        added = [part for part in value.split(":") if part.split("=")[0] not in keys]
+        options[option] = ":".join(given + added)
+
+
 def _keep_to_errors(codec: str, options: dict[str, str]) -> None:
     """Quieten the encoder libraries that print to stderr themselves, past FFmpeg's log (x265:
     about 25 lines a run), unless the user set their level."""
     if codec == "libx265":
-        given = options.get("x265-params", "")
-        if "log-level" not in given:
-            options["x265-params"] = ":".join(filter(None, [given, "log-level=error"]))
+        _merge_parameters(options, {"x265-params": "log-level=error"})
     elif codec == "libsvtav1":
         os.environ.setdefault("SVT_LOG", "1")  # read by SVT-AV1 as each encoder starts
 
