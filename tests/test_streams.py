@@ -147,3 +147,13 @@ def test_an_audio_failure_names_the_audio_stream(tmp_path: Path,
     assert_one_line_error(output, "cannot re-encode audio stream #1 (pcm_s16le)")
     assert "in.mkv" not in output.splitlines()[-1]
     assert not out.exists()
+
+
+@pytest.mark.parametrize(("suffix", "lost"), [
+    (".mov", "forced, hearing impaired"), (".webm", "hearing impaired")])
+def test_dispositions_a_container_cannot_mark_are_named(tmp_path: Path, suffix: str,
+                                                        lost: str) -> None:
+    clip = write_tracks(tmp_path / "in.mkv", [MULTILINGUAL[2]])
+    code, output = run_cli("upscale", clip, "--out", tmp_path / f"out{suffix}")
+    assert code == 0, output
+    assert f"cannot mark subtitle stream #1 (subrip) as {lost}" in output

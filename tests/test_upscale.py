@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from fractions import Fraction
 from pathlib import Path
 
@@ -541,3 +542,33 @@ def test_every_size_from_one_pixel_works(tmp_path: Path, engine: str, side: int)
         decoded = list(container.decode(video=0))
     assert len(decoded) == 8
     assert {(f.width, f.height) for f in decoded} == {(side, side)}
+
+
+def test_an_icc_profile_the_output_cannot_carry_is_named(tmp_path: Path) -> None:
+    frames_in = tmp_path / "graded"
+    frames_in.mkdir()
+    for i, rgb in enumerate(moving_frames(3, 24, 32)):
+        cv2.imwrite(str(frames_in / f"{i}.png"), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    observer = RecordingObserver()
+    upscale(UpscaleOptions(frames_in, tmp_path / "plain.mkv"), observer)
+    assert not any("ICC" in w for w in observer.warnings)
+    # An iCCP chunk (name, compression method, zlib-compressed profile) before the pixels,
+    # as image editors write it.
+    first = frames_in / "0.png"
+    data = first.read_bytes()
+    body = b"Display P3\x00\x00" + zlib.compress(b"profile bytes")
+    chunk = (len(body).to_bytes(4, "big") + b"iCCP" + body
+             + zlib.crc32(b"iCCP" + body).to_bytes(4, "big"))
+    first.write_bytes(data[:33] + chunk + data[33:])  # after the signature and IHDR
+    upscale(UpscaleOptions(frames_in, tmp_path / "profiled.mkv"), observer)
+    assert any("ICC colour profile" in w for w in observer.warnings)
+
+
+def test_png_frames_say_what_they_cannot_hold(tmp_path: Path) -> None:
+    clip = write_clip(tmp_path / "in.mp4", moving_frames(4, 64, 96), codec="libx264",
+                      pix_fmt="yuv420p", rotation=90, audio_seconds=0.2,
+                      chapters=[(0.0, 0.16, "All")])
+    observer = RecordingObserver()
+    upscale(UpscaleOptions(clip, tmp_path / "frames"), observer)
+    assert any("PNG frames keep pictures only: dropping 1 audio/subtitle stream(s), 1 "
+               "chapter(s), the 90° display rotation" in w for w in observer.warnings)

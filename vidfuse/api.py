@@ -317,6 +317,9 @@ def default_output(input: Path, factor: int = 2, fps: Fraction | None = None,
 
 def _warn_about_source(info: SourceInfo, observer: Observer) -> None:
     """What the input has that the output cannot do justice to."""
+    if info.icc_profile:
+        observer.warning("input has an ICC colour profile, which the output does not carry: "
+                         "its colours are taken as the colour tags say (sRGB for images)")
     if info.transparent:
         observer.warning("input has transparency; the output keeps none: transparent areas "
                          "show their stored colour")
@@ -390,9 +393,10 @@ def _schedule(options: UpscaleOptions, info: SourceInfo) -> Schedule:
 
 def _open_sink(options: UpscaleOptions, info: SourceInfo, schedule: Schedule, temp: Path,
                observer: Observer) -> VideoFileSink | FrameDirectorySink:
-    if output_kind(options.output) == "frames":
-        return FrameDirectorySink(options.output, temp, info)
     encode = options.encode
+    if output_kind(options.output) == "frames":
+        kept = info if encode.keep_audio else dataclasses.replace(info, passthrough=[])
+        return FrameDirectorySink(options.output, temp, kept, observer.warning)
     if options.slowmo and encode.keep_audio:
         if info.passthrough:
             observer.warning(f"slow motion: {len(info.passthrough)} audio/subtitle stream(s) "

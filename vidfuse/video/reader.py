@@ -98,6 +98,9 @@ class SourceInfo:
     # it beside the picture, where FFmpeg's own decoder does not look).
     transparent: bool = False
     hdr: HdrMetadata | None = None  # static and dynamic HDR metadata of the first frame
+    # An embedded ICC colour profile, which no output here carries: colours are taken as
+    # the tags (or sRGB) say.
+    icc_profile: bool = False
     # Width:height of one stored pixel (anamorphic video is not 1); players stretch by it.
     pixel_aspect: Fraction = Fraction(1)
     interlaced: bool = False
@@ -219,6 +222,7 @@ class VideoFileSource:
             start_time=float(first.time or 0.0),
             rotation=int(first.rotation or 0),
             hdr=HdrMetadata.of(first),
+            icc_profile=any(s.type.name == "ICC_PROFILE" for s in first.side_data),
             transparent=_transparent(first)
             or self._stream.metadata.get("alpha_mode", "0") != "0",
             # The container's word first, as players take it (AV1 streams say 1:1 inside).
@@ -401,6 +405,7 @@ class ImageSequenceSource:
             else ("rgba" if alpha else "rgb24"),
             time_base=1 / fps,
             transparent=alpha and int(stored[..., 3].min()) < opaque,
+            icc_profile=_has_icc_profile(files[0]),
         )
 
     damaged = 0  # an image that cannot be read is an error, not skipped
@@ -441,6 +446,16 @@ class ImageSequenceSource:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+# How PNG, JPEG and WebP files mark an embedded ICC profile, all before the pixels.
+_ICC_MARKERS = (b"iCCP", b"ICC_PROFILE\x00", b"ICCP")
+
+
+def _has_icc_profile(image: Path) -> bool:
+    with image.open("rb") as file:
+        head = file.read(1 << 16)
+    return any(marker in head for marker in _ICC_MARKERS)
 
 
 def _transparent(frame: av.VideoFrame) -> bool:

@@ -84,9 +84,17 @@ _SUBTITLE_COPY = {
 }
 _TEXT_SUBTITLES = {"subrip", "srt", "ass", "ssa", "webvtt", "mov_text", "text"}
 _SUBTITLE_TARGET = {"mp4": "mov_text", "mov": "mov_text", "webm": "webvtt", "matroska": "srt"}
-# Dispositions a player acts on, carried with each copied stream.
+# Dispositions a player acts on, carried with each copied stream, and those each muxer
+# writes (read back from its files): the others are dropped with a warning.
 _DISPOSITIONS = ("default", "forced", "hearing_impaired", "visual_impaired", "comment",
                  "original", "dub", "lyrics", "karaoke", "captions", "descriptions")
+_DISPOSITIONS_KEPT = {
+    "matroska": {"default", "forced", "hearing_impaired", "visual_impaired", "comment",
+                 "original", "dub"},
+    "mp4": {"default", "forced", "hearing_impaired", "visual_impaired", "comment", "dub"},
+    "mov": {"default"},
+    "webm": {"default", "forced"},
+}
 
 Warn = Callable[[str], None]
 
@@ -318,7 +326,12 @@ class VideoFileSink:
                 warn(f"dropping {label}: {fmt} cannot hold these picture subtitles, nor "
                      "can they become text (use .mkv)")
                 continue
-            _carry_identity(source, route.stream)
+            flags = [name for name in _DISPOSITIONS
+                     if source.disposition & av.stream.Disposition[name]]
+            _carry_identity(source, route.stream, flags)
+            if lost := [name for name in flags if name not in _DISPOSITIONS_KEPT[fmt]]:
+                warn(f"{fmt} cannot mark {label} as {', '.join(lost).replace('_', ' ')}: "
+                     "players will not know (use .mkv)")
             self._routes[source.index] = route
 
     def _add_attachments(self, fmt: str, attachments: list[Attachment], warn: Warn) -> None:
@@ -398,14 +411,13 @@ class VideoFileSink:
             self._container.close()
 
 
-def _carry_identity(source: av.stream.Stream, target: av.stream.Stream) -> None:
+def _carry_identity(source: av.stream.Stream, target: av.stream.Stream,
+                    dispositions: list[str]) -> None:
     """What players show and pick a stream by: its language, title and dispositions."""
     target.metadata.update(descriptive_tags(source.metadata))
     flags = av.stream.Disposition(0)
-    for name in _DISPOSITIONS:
-        flag = av.stream.Disposition[name]
-        if source.disposition & flag:
-            flags |= flag
+    for name in dispositions:
+        flags |= av.stream.Disposition[name]
     target.disposition = flags
 
 
@@ -524,12 +536,18 @@ class FrameDirectorySink:
     """Numbered PNG files at the input's depth (8 or 16 bits) in a directory; frames that are
     input images are written back as they were read."""
 
-    def __init__(self, path: Path, directory: Path, info: SourceInfo) -> None:
+    def __init__(self, path: Path, directory: Path, info: SourceInfo, warn: Warn) -> None:
         if info.colour.is_hdr:
             raise UsageError(
                 f"input is HDR ({HDR_TRANSFERS[info.colour.transfer]}); PNG frames cannot carry "
                 "its transfer tags: write a video with --codec libx265 instead"
             )
+        lost = [f"{len(info.passthrough)} audio/subtitle stream(s)"] if info.passthrough else []
+        lost += [f"{len(info.chapters)} chapter(s)"] if info.chapters else []
+        lost += [f"the {info.rotation}° display rotation (frames are stored unrotated)"] \
+            if info.rotation else []
+        if lost:
+            warn(f"PNG frames keep pictures only: dropping {', '.join(lost)}")
         self._info = info
         # The input's own depth: 8-bit RGB is worked on at 16 bits, but stays 8-bit here.
         self._bits = 8 if bit_depth(info.decoded_pix_fmt) <= 8 else 16
