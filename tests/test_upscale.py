@@ -572,3 +572,55 @@ def test_png_frames_say_what_they_cannot_hold(tmp_path: Path) -> None:
     upscale(UpscaleOptions(clip, tmp_path / "frames"), observer)
     assert any("PNG frames keep pictures only: dropping 1 audio/subtitle stream(s), 1 "
                "chapter(s), the 90° display rotation" in w for w in observer.warnings)
+
+
+def _sprite(count: int, alpha_of: int = 0) -> list[np.ndarray]:
+    """RGBA frames: an opaque square gliding over a background of opacity ``alpha_of``."""
+    frames = []
+    for index, rgb in enumerate(moving_frames(count, 48, 64)):
+        alpha = np.full((48, 64), alpha_of, np.uint8)
+        alpha[12:36, 4 + 4 * index:28 + 4 * index] = 255
+        frames.append(np.dstack([rgb, alpha]))
+    return frames
+
+
+def _alphas(path: Path) -> list[np.ndarray]:
+    """Each frame's opacity, read with libvpx where WebM keeps it beside the picture."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        decoder = (av.CodecContext.create("libvpx-vp9", "r")
+                   if stream.metadata.get("alpha_mode") == "1" else stream.codec_context)
+        frames = [f for p in container.demux(stream) for f in decoder.decode(p)]
+    return [f.to_ndarray(format="rgba")[..., 3] for f in frames]
+
+
+@pytest.mark.parametrize(("name", "codec"), [("out.webm", None), ("out.mkv", "ffv1")])
+def test_vp9_alpha_is_kept_where_the_output_holds_it(tmp_path: Path, name: str,
+                                                     codec: str | None) -> None:
+    clip = _encode(tmp_path / "sprite.webm", "libvpx-vp9", "yuva420p", _sprite(4, 60))
+    out = tmp_path / name
+    observer = RecordingObserver()
+    upscale(UpscaleOptions(clip, out, encode=EncodeSettings(codec=codec)), observer)
+    assert not any("transparency" in w for w in observer.warnings)
+    source, made = _alphas(clip), _alphas(out)
+    assert len(made) == 8
+    for index, alpha in enumerate(source):  # kept frames: their own opacity
+        assert np.abs(made[2 * index].astype(int) - alpha).mean() < 2
+    # A new frame's square sits halfway: opaque where both neighbours' squares overlap.
+    assert made[1][24, 20] > 240 and made[1][24, 2] < 80
+
+
+def test_transparent_png_frames_keep_their_alpha_bit_exact(tmp_path: Path) -> None:
+    frames_in = tmp_path / "sprites"
+    frames_in.mkdir()
+    frames = _sprite(3, 0)
+    for index, rgba in enumerate(frames):
+        cv2.imwrite(str(frames_in / f"{index}.png"), cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA))
+    out = tmp_path / "frames"
+    observer = RecordingObserver()
+    upscale(UpscaleOptions(frames_in, out), observer)
+    assert not any("transparency" in w for w in observer.warnings)
+    written = [cv2.cvtColor(cv2.imread(str(p), cv2.IMREAD_UNCHANGED), cv2.COLOR_BGRA2RGBA)
+               for p in sorted(out.iterdir())]
+    assert all(np.array_equal(written[2 * i], rgba) for i, rgba in enumerate(frames))
+    assert written[1][24, 20, 3] == 255 and written[1][24, 60, 3] == 0  # both squares, neither

@@ -320,9 +320,6 @@ def _warn_about_source(info: SourceInfo, observer: Observer) -> None:
     if info.icc_profile:
         observer.warning("input has an ICC colour profile, which the output does not carry: "
                          "its colours are taken as the colour tags say (sRGB for images)")
-    if info.transparent:
-        observer.warning("input has transparency; the output keeps none: transparent areas "
-                         "show their stored colour")
     if info.interlaced:
         observer.warning("input is interlaced: each frame holds two fields, so the new "
                          "frames will smear their combing; deinterlace it first "

@@ -25,7 +25,10 @@ class Picture:
     v: np.ndarray
     bits: int
     time: float
-    # The RGB samples an image input decoded to, while the planes are still theirs: PNG
+    # Opacity, full size, in the same code values as luma (the maximum is opaque); None for
+    # opaque video. Engines move it with the picture.
+    alpha: np.ndarray | None = field(default=None, compare=False, repr=False)
+    # The RGB(A) samples an image input decoded to, while the planes are still theirs: PNG
     # output writes these back, so kept frames stay bit-exact (the YUV planes are exact
     # only to a code value). Anything that makes new planes leaves it out.
     rgb: np.ndarray | None = field(default=None, compare=False, repr=False)
@@ -67,14 +70,14 @@ class Picture:
         """The same luma with neutral chroma."""
         neutral = 1 << (self.bits - 1)
         return Picture(self.y, np.full_like(self.u, neutral), np.full_like(self.v, neutral),
-                       self.bits, self.time)
+                       self.bits, self.time, self.alpha)
 
     def with_chroma_of(self, other: Picture) -> Picture:
         """This picture's luma with ``other``'s chroma (same layout)."""
-        return Picture(self.y, other.u, other.v, self.bits, self.time)
+        return Picture(self.y, other.u, other.v, self.bits, self.time, self.alpha)
 
     def with_time(self, time: float) -> Picture:
-        return Picture(self.y, self.u, self.v, self.bits, time, self.rgb)
+        return Picture(self.y, self.u, self.v, self.bits, time, self.alpha, self.rgb)
 
     @staticmethod
     def from_float(

@@ -86,7 +86,10 @@ class WarpRenderer:
         uv = self._warp_and_mix(cv2.merge([a.u, a.v]), cv2.merge([b.u, b.v]), flow_ta, flow_tb,
                                 share_a, None)
         u, v = cv2.split(uv)
-        return Picture(y, u, v, a.bits, a.time)
+        alpha = None
+        if a.alpha is not None and b.alpha is not None:
+            alpha = self._warp_and_mix(a.alpha, b.alpha, flow_ta, flow_tb, share_a, None)
+        return Picture(y, u, v, a.bits, a.time, alpha)
 
     def _warp_and_mix(self, plane_a: np.ndarray, plane_b: np.ndarray, flow_ta: np.ndarray,
                       flow_tb: np.ndarray, share_a: np.ndarray | float,

@@ -136,9 +136,12 @@ def colour_of(frame_or_ctx: av.VideoFrame | av.codec.context.CodecContext) -> Co
 
 
 def frame_to_picture(
-    frame: av.VideoFrame, fmt: WorkingFormat, colour: ColourInfo, time: float
+    frame: av.VideoFrame, fmt: WorkingFormat, colour: ColourInfo, time: float,
+    keep_alpha: bool = False,
 ) -> Picture:
-    """Decoded frame -> planes in the working format, converting with explicit colour tags."""
+    """Decoded frame -> planes in the working format, converting with explicit colour tags;
+    with ``keep_alpha``, its opacity too (at the working depth)."""
+    alpha = alpha_plane(frame, fmt) if keep_alpha else None
     # yuvj* differs from yuv* only in its implied range, which `colour` already carries.
     if frame.format.name.replace("yuvj", "yuv") != fmt.pix_fmt:
         src = colour_of(frame)
@@ -158,7 +161,35 @@ def frame_to_picture(
                 dst_color_range=colour.swscale_range,
             )
     planes = [_plane_array(frame, i, fmt.dtype).copy() for i in range(3)]
-    return Picture(planes[0], planes[1], planes[2], fmt.bits, time)
+    return Picture(planes[0], planes[1], planes[2], fmt.bits, time, alpha)
+
+
+def alpha_plane(frame: av.VideoFrame, fmt: WorkingFormat) -> np.ndarray | None:
+    """A frame's opacity as a full-size plane at the working depth; None without alpha."""
+    if not has_alpha(frame.format.name):
+        return None
+    source_bits = bit_depth(frame.format.name)
+    if _PLANAR_YUV.match(frame.format.name.replace("yuva", "yuv").replace("yuvj", "yuv")):
+        plane = _plane_array(frame, 3, np.uint8 if source_bits <= 8 else np.uint16)
+    else:  # packed RGBA and the like: through swscale, which keeps alpha as it is
+        deep = source_bits > 8
+        plane = frame.to_ndarray(format="rgba64le" if deep else "rgba")[..., 3]
+        source_bits = 16 if deep else 8
+    return rescale_samples(plane, source_bits, fmt.bits)
+
+
+def rescale_samples(plane: np.ndarray, bits: int, to_bits: int) -> np.ndarray:
+    """Full-range samples (alpha) from one bit depth to another, exact where it can be."""
+    if bits == to_bits:
+        return np.ascontiguousarray(plane)
+    peak, to_peak = (1 << bits) - 1, (1 << to_bits) - 1
+    scaled = (plane.astype(np.uint32) * to_peak + peak // 2) // peak
+    return scaled.astype(np.uint8 if to_bits <= 8 else np.uint16)
+
+
+def with_alpha(pix_fmt: str) -> str:
+    """The planar YUV format with an alpha plane beside ``pix_fmt``'s (yuv420p: yuva420p)."""
+    return pix_fmt.replace("yuv", "yuva", 1)
 
 
 def conform_frame(frame: av.VideoFrame, source: ColourInfo, fmt: WorkingFormat,
@@ -179,9 +210,14 @@ def conform_frame(frame: av.VideoFrame, source: ColourInfo, fmt: WorkingFormat,
 
 
 def picture_to_frame(picture: Picture, fmt: WorkingFormat, colour: ColourInfo) -> av.VideoFrame:
-    """Planes -> a tagged VideoFrame in the working format, ready to encode or reformat."""
-    frame = av.VideoFrame(picture.width, picture.height, fmt.pix_fmt)
-    for index, plane in enumerate((picture.y, picture.u, picture.v)):
+    """Planes -> a tagged VideoFrame in the working format (with an alpha plane where the
+    picture has one), ready to encode or reformat."""
+    planes = [picture.y, picture.u, picture.v]
+    if picture.alpha is not None:
+        planes.append(picture.alpha)
+    frame = av.VideoFrame(picture.width, picture.height,
+                          fmt.pix_fmt if picture.alpha is None else with_alpha(fmt.pix_fmt))
+    for index, plane in enumerate(planes):
         _plane_array(frame, index, fmt.dtype)[...] = plane
     frame.colorspace = colour.matrix if colour.matrix != UNSPECIFIED else UNSPECIFIED
     frame.color_range = int(colour.swscale_range)

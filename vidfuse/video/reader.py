@@ -45,7 +45,8 @@ _TECHNICAL_TAGS = {"major_brand", "minor_version", "compatible_brands", "encoder
 # content; Matroska adds them per language too ("DURATION-eng").
 _TECHNICAL_STREAM_TAGS = {"duration", "handler_name", "vendor_id", "encoder", "bps",
                           "number_of_frames", "number_of_bytes", "_statistics_tags",
-                          "_statistics_writing_app", "_statistics_writing_date_utc"}
+                          "_statistics_writing_app", "_statistics_writing_date_utc",
+                          "alpha_mode"}
 # MP4 and MOV usually index their frames after them, out of reach of a pipe read once.
 _PIPED_MP4 = (" (an MP4 or MOV pipes only with its index first, as ffmpeg -movflags +faststart "
               "writes it; pipe Matroska or MPEG-TS)")
@@ -94,8 +95,7 @@ class SourceInfo:
     time_base: Fraction
     start_time: float = 0.0
     rotation: int = 0
-    # Some pixel is not opaque, or the stream says it has an alpha channel (VP9 in WebM keeps
-    # it beside the picture, where FFmpeg's own decoder does not look).
+    # Some pixel of the first frame is not opaque: pictures then carry their opacity.
     transparent: bool = False
     hdr: HdrMetadata | None = None  # static and dynamic HDR metadata of the first frame
     # An embedded ICC colour profile, which no output here carries: colours are taken as
@@ -168,6 +168,7 @@ class VideoFileSource:
             raise InputError(f"no video stream in {self._name}")
         self._stream = moving
         self._stream.thread_type = "AUTO"
+        self._alpha_decoder = _alpha_decoder(moving)  # None: the stream's own decoder
         self._passthrough = [] if video_only else [
             s for s in self._container.streams if s.type in ("audio", "subtitle")
         ]
@@ -223,8 +224,7 @@ class VideoFileSource:
             rotation=int(first.rotation or 0),
             hdr=HdrMetadata.of(first),
             icc_profile=any(s.type.name == "ICC_PROFILE" for s in first.side_data),
-            transparent=_transparent(first)
-            or self._stream.metadata.get("alpha_mode", "0") != "0",
+            transparent=_transparent(first),
             # The container's word first, as players take it (AV1 streams say 1:1 inside).
             pixel_aspect=Fraction(self._stream.sample_aspect_ratio or ctx.sample_aspect_ratio
                                   or 1),
@@ -293,7 +293,8 @@ class VideoFileSource:
                 if ended:
                     continue
                 try:
-                    frames = packet.decode()
+                    frames = (self._alpha_decoder.decode(packet) if self._alpha_decoder
+                              else packet.decode())
                 except av.error.InvalidDataError:
                     # One damaged packet loses its frame, not the video (as in ffmpeg); a
                     # stream that never decodes is not video this can read.
@@ -322,7 +323,7 @@ class VideoFileSource:
         """Decoded frames in presentation order, converted to the working format."""
         info = self.info
         for frame, time in self.timed_frames():
-            yield frame_to_picture(frame, info.working, info.colour, time)
+            yield frame_to_picture(frame, info.working, info.colour, time, info.transparent)
 
     def timed_frames(self) -> Iterator[tuple[av.VideoFrame, float]]:
         """Decoded frames in presentation order with their times in seconds.
@@ -384,13 +385,14 @@ class ImageSequenceSource:
             raise InputError(f"no images in {path} from --start {span.start:g} s (at "
                              f"{float(fps):g} images a second the sequence is shorter)")
         self._files = files
-        first = self._load(files[0])
+        stored = cv2.imread(str(files[0]), cv2.IMREAD_UNCHANGED)
+        alpha = stored is not None and stored.ndim == 3 and stored.shape[2] == 4
+        # Opacity is carried only where some pixel is not opaque.
+        self._alpha = alpha and int(stored[..., 3].min()) < np.iinfo(stored.dtype).max
+        first = self._load(files[0], self._alpha)
         self._first: np.ndarray | None = first  # handed to pictures(), not read again
         self._size = first.shape[:2]
         self._bits = 16 if first.dtype == np.uint16 else 8
-        stored = cv2.imread(str(files[0]), cv2.IMREAD_UNCHANGED)
-        alpha = stored is not None and stored.ndim == 3 and stored.shape[2] == 4
-        opaque = np.iinfo(first.dtype).max
         working = WorkingFormat("yuv444p16le", 16)
         self.info = SourceInfo(
             path=path,
@@ -404,7 +406,7 @@ class ImageSequenceSource:
             decoded_pix_fmt=("rgba64le" if alpha else "rgb48le") if self._bits == 16
             else ("rgba" if alpha else "rgb24"),
             time_base=1 / fps,
-            transparent=alpha and int(stored[..., 3].min()) < opaque,
+            transparent=self._alpha,
             icc_profile=_has_icc_profile(files[0]),
         )
 
@@ -414,19 +416,27 @@ class ImageSequenceSource:
         """Image sequences carry no audio or subtitles."""
 
     @staticmethod
-    def _load(file: Path) -> np.ndarray:
-        image = cv2.imread(str(file), cv2.IMREAD_ANYDEPTH | cv2.IMREAD_COLOR_RGB)
+    def _load(file: Path, alpha: bool) -> np.ndarray:
+        """RGB, or RGBA with ``alpha`` (an image without it made opaque)."""
+        flags = cv2.IMREAD_UNCHANGED if alpha else cv2.IMREAD_ANYDEPTH | cv2.IMREAD_COLOR_RGB
+        image = cv2.imread(str(file), flags)
         if image is None:
             raise InputError(f"cannot read image {file}")
         if image.dtype not in (np.uint8, np.uint16):
             raise InputError(f"unsupported sample type {image.dtype} in {file}")
+        if alpha:
+            channels = 1 if image.ndim == 2 else image.shape[2]
+            image = cv2.cvtColor(image, {1: cv2.COLOR_GRAY2RGBA, 3: cv2.COLOR_BGR2RGBA,
+                                         4: cv2.COLOR_BGRA2RGBA}[channels])
         return image
 
     def pictures(self) -> Iterator[Picture]:
         step = 1.0 / float(self.info.frame_rate)
-        fmt = "rgb48le" if self._bits == 16 else "rgb24"
+        fmt = ("rgba64le" if self._alpha else "rgb48le") if self._bits == 16 \
+            else ("rgba" if self._alpha else "rgb24")
         for index, file in enumerate(self._files):
-            image = self._first if index == 0 and self._first is not None else self._load(file)
+            image = (self._first if index == 0 and self._first is not None
+                     else self._load(file, self._alpha))
             self._first = None
             if image.shape[:2] != self._size or (image.dtype == np.uint16) != (self._bits == 16):
                 raise InputError(
@@ -435,7 +445,8 @@ class ImageSequenceSource:
                 )
             image = np.ascontiguousarray(image)
             frame = av.VideoFrame.from_ndarray(image, format=fmt)
-            picture = frame_to_picture(frame, self.info.working, self.info.colour, index * step)
+            picture = frame_to_picture(frame, self.info.working, self.info.colour, index * step,
+                                       self._alpha)
             yield dataclasses.replace(picture, rgb=image)
 
     def close(self) -> None:
@@ -456,6 +467,22 @@ def _has_icc_profile(image: Path) -> bool:
     with image.open("rb") as file:
         head = file.read(1 << 16)
     return any(marker in head for marker in _ICC_MARKERS)
+
+
+def _alpha_decoder(stream: av.VideoStream) -> av.VideoCodecContext | None:
+    """libvpx's decoder for VP8/VP9 with alpha: FFmpeg's own ignores the alpha that WebM
+    stores beside each frame."""
+    if stream.metadata.get("alpha_mode", "0") == "0":
+        return None
+    name = {"vp8": "libvpx", "vp9": "libvpx-vp9"}.get(stream.codec_context.codec.canonical_name)
+    if name is None:
+        return None
+    try:
+        decoder = av.CodecContext.create(name, "r")
+    except (av.error.FFmpegError, ValueError):
+        return None  # the stream's own decoder, and the warning that alpha is lost
+    decoder.thread_type = "AUTO"
+    return decoder  # type: ignore[return-value]
 
 
 def _transparent(frame: av.VideoFrame) -> bool:

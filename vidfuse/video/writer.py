@@ -21,7 +21,9 @@ from vidfuse.video.colour import (
     ColourInfo,
     bit_depth,
     picture_to_frame,
+    rescale_samples,
     to_rgb,
+    with_alpha,
 )
 from vidfuse.video.hdr import ENCODERS as HDR_ENCODERS
 from vidfuse.video.pipes import PIPE_FORMAT, ffmpeg_url, is_pipe
@@ -58,6 +60,9 @@ _TEN_BIT = {"hevc_nvenc": "p010le", "av1_nvenc": "p010le"}
 # Encoders that write the pixel aspect ratio into the video itself. Matroska and WebM take
 # it from a stream field PyAV cannot set, so with other codecs only MP4 and MOV keep it.
 _ASPECT_IN_STREAM = {"libx264", "libx265", "h264_nvenc", "hevc_nvenc"}
+# Encoders that keep opacity, and the format they take it in (ffv1: the working layout's).
+_ALPHA_CODECS = {"libvpx-vp9", "ffv1"}
+_ALPHA_FORMATS = {"libvpx-vp9": "yuva420p"}
 _AV1 = ("libsvtav1", "libaom-av1", "av1_nvenc")
 _HARDWARE_SUFFIXES = ("_nvenc", "_qsv", "_amf", "_vaapi", "_videotoolbox")
 
@@ -214,7 +219,15 @@ class VideoFileSink:
         self._last_pts: int | None = None
         fmt = container_format(path)
         settings = settings.for_output(fmt, info.colour)
+        self._alpha = info.transparent and settings.codec in _ALPHA_CODECS and \
+            fmt in ("webm", "matroska")
+        if info.transparent and not self._alpha:
+            warn(f"input has transparency; {settings.codec} in {fmt} keeps none: transparent "
+                 "areas show their stored colour (.webm, --codec ffv1 in .mkv, or PNG frames "
+                 "keep it)")
         self._pix_fmt = choose_pix_fmt(settings, info, warn)
+        if self._alpha:
+            self._pix_fmt = _ALPHA_FORMATS.get(settings.codec) or with_alpha(self._pix_fmt)
         self._size = _encodable_size(info.width, info.height, self._pix_fmt, warn)
         try:
             self._container = av.open(ffmpeg_url(container_path, write=True), "w", format=fmt)
@@ -368,6 +381,9 @@ class VideoFileSink:
 
     def write(self, picture: Picture) -> None:
         picture = _pad(picture, self._size)
+        if self._alpha != (picture.alpha is not None):  # frames made without it are opaque
+            picture = replace(picture, alpha=np.full_like(picture.y, picture.max_value)
+                              if self._alpha else None)
         frame = picture_to_frame(picture, self._info.working, self._info.colour)
         if frame.format.name != self._pix_fmt:
             matrix = self._info.colour.swscale_matrix(self._info.height)
@@ -564,11 +580,17 @@ class FrameDirectorySink:
     def write(self, picture: Picture) -> None:
         rgb = picture.rgb
         if rgb is None:
-            frame = picture_to_frame(picture, self._info.working, self._info.colour)
+            opaque = replace(picture, alpha=None)
+            frame = picture_to_frame(opaque, self._info.working, self._info.colour)
             rgb = to_rgb(frame, self._info.colour, self._bits)
+            if self._info.transparent:  # PNG keeps opacity; frames made without it are opaque
+                alpha = (np.full_like(picture.y, picture.max_value) if picture.alpha is None
+                         else picture.alpha)
+                rgb = np.dstack([rgb, rescale_samples(alpha, picture.bits, self._bits)])
         self._index += 1
         target = self._dir / f"{self._index:06d}.png"
-        if not cv2.imwrite(str(target), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)):
+        order = cv2.COLOR_RGBA2BGRA if rgb.shape[2] == 4 else cv2.COLOR_RGB2BGR
+        if not cv2.imwrite(str(target), cv2.cvtColor(rgb, order)):
             raise OutputError(f"cannot write {target}")
 
     def close(self) -> None:
@@ -619,5 +641,6 @@ def _pad(picture: Picture, size: tuple[int, int]) -> Picture:
         return np.pad(plane, ((0, h - plane.shape[0]), (0, w - plane.shape[1])), mode="edge")
 
     ch, cw = -(-height // sy), -(-width // sx)
+    alpha = None if picture.alpha is None else grow(picture.alpha, height, width)
     return Picture(grow(picture.y, height, width), grow(picture.u, ch, cw),
-                   grow(picture.v, ch, cw), picture.bits, picture.time)
+                   grow(picture.v, ch, cw), picture.bits, picture.time, alpha)
