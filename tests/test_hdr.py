@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from clips import moving_frames
 from recording import RecordingObserver
+from test_cli import run_cli
 
 from vidfuse import EncodeSettings, UpscaleOptions, upscale
 from vidfuse.video.hdr import HdrMetadata
@@ -68,6 +69,8 @@ def test_hdr10_without_codec_is_10_bit_hevc_with_its_metadata(tmp_path: Path,
     assert (codec, pix_fmt, transfer) == ("hevc", "yuv420p10le", 16)
     assert hdr == first_frame_facts(clip)[3]
     assert observer.warnings == []
+    code, output = run_cli("info", out)  # and `vidfuse info` says so
+    assert code == 0 and "MaxCLL 1000, MaxFALL 400" in output
 
 
 def test_hdr10_metadata_reaches_av1_too(tmp_path: Path) -> None:

@@ -97,6 +97,9 @@ def test_languages_titles_and_dispositions_survive_in_matroska(tmp_path: Path) -
     for source, kept in zip(streams(clip)[1:], streams(out)[1:], strict=True):
         assert kept == source
     assert texts(out) == ["Hallo Welt", "Zweite Zeile"]
+    code, output = run_cli("info", out)  # `vidfuse info` lists them
+    assert code == 0 and "subrip ger, forced, hearing impaired" in output
+    assert "pcm_s16le 44100 Hz 1 channels, fra, comment" in " ".join(output.split())
 
 
 def test_text_subtitles_become_mov_text_in_mp4_with_their_languages(tmp_path: Path) -> None:

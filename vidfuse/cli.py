@@ -658,7 +658,11 @@ def info_command(
     table.add_row("frames", str(media.frame_count))
     table.add_row("duration", f"{media.duration:.3f} s")
     table.add_row("colour", media.colour.describe())
+    if media.hdr is not None:
+        table.add_row("HDR", media.hdr.describe())
     table.add_row("rotation", f"{media.rotation} degrees")
+    if media.transparent:
+        table.add_row("alpha", "transparent pixels")
     for stream in media.streams:
         table.add_row(f"stream {stream.index}", f"{stream.kind}: {stream.codec} {stream.detail}")
     if not media.audio_streams:

@@ -68,6 +68,27 @@ class HdrMetadata:
             return None
         return cls(dynamic=tuple(dynamic), **found)  # type: ignore[arg-type]
 
+    def describe(self) -> str:
+        """One line for `vidfuse info`."""
+        parts = []
+        if self.luminance:
+            parts.append(f"mastered at {float(self.luminance[0]):g}-{float(self.luminance[1]):g}"
+                         " cd/m²")
+        if self.max_cll is not None:
+            parts.append(f"MaxCLL {self.max_cll}, MaxFALL {self.max_fall or 0} cd/m²")
+        parts += [f"{name} dynamic metadata" for name in self.dynamic]
+        return "; ".join(parts)
+
+    def as_dict(self) -> dict[str, object]:
+        """Plain JSON-ready numbers (chromaticities and luminances as floats)."""
+        def plain(value: object) -> object:
+            if isinstance(value, tuple):
+                return [plain(v) for v in value]
+            return float(value) if isinstance(value, Fraction) else value
+
+        return {name: plain(getattr(self, name)) for name in
+                ("primaries", "white", "luminance", "max_cll", "max_fall", "dynamic")}
+
     def encoder_options(self, codec: str) -> dict[str, str]:
         """The options that make ``codec`` write this metadata, to merge into its own
         parameter list (x265-params / svtav1-params); empty where it cannot."""

@@ -11,6 +11,7 @@ import av
 
 from vidfuse.errors import InputError
 from vidfuse.video.colour import ColourInfo
+from vidfuse.video.hdr import HdrMetadata
 from vidfuse.video.reader import Chapter, main_video_stream, open_source
 
 # Frame intervals differing from the median by more than this fraction mark the stream as VFR.
@@ -47,6 +48,8 @@ class MediaInfo:
     pixel_aspect: Fraction = Fraction(1)
     interlaced: bool = False
     chapters: list[Chapter] = field(default_factory=list)
+    transparent: bool = False
+    hdr: HdrMetadata | None = None
 
     @property
     def display_aspect(self) -> float:
@@ -57,7 +60,8 @@ class MediaInfo:
         """Plain JSON-ready facts (`vidfuse info --json`)."""
         facts = asdict(self)
         facts.update(path=str(self.path), pixel_aspect=str(self.pixel_aspect),
-                     display_aspect=round(self.display_aspect, 4))
+                     display_aspect=round(self.display_aspect, 4),
+                     hdr=self.hdr.as_dict() if self.hdr else None)
         return facts
 
     @property
@@ -72,7 +76,8 @@ def probe(path: Path) -> MediaInfo:
         if path.is_dir():
             return MediaInfo(path, "image sequence", info.width, info.height,
                              info.decoded_pix_fmt, "images", float(info.frame_rate), False,
-                             info.frame_count or 0, info.duration or 0.0, info.colour, 0)
+                             info.frame_count or 0, info.duration or 0.0, info.colour, 0,
+                             transparent=info.transparent)
     try:
         with av.open(str(path)) as container:
             video = main_video_stream(container)
@@ -110,6 +115,8 @@ def probe(path: Path) -> MediaInfo:
         pixel_aspect=info.pixel_aspect,
         interlaced=info.interlaced,
         chapters=info.chapters,
+        transparent=info.transparent,
+        hdr=info.hdr,
     )
 
 
@@ -124,5 +131,12 @@ def _summarise(stream: av.stream.Stream) -> StreamSummary:
         if stream.duration:
             detail += f", {float(stream.duration * stream.time_base):.2f} s"
     else:
-        detail = stream.metadata.get("language", "")
-    return StreamSummary(stream.index, stream.type, ctx.name if ctx else "?", detail.strip())
+        detail = ""
+    labels = [stream.metadata.get("language", ""),
+              *(name.replace("_", " ") for name in ("default", "forced", "hearing_impaired",
+                                                   "comment")
+                if stream.disposition & av.stream.Disposition[name])]
+    if stream.type != "video" and any(labels):
+        detail = ", ".join(filter(None, [detail, *labels]))
+    codec = ctx.codec.canonical_name if ctx else "?"
+    return StreamSummary(stream.index, stream.type, codec, detail.strip())
