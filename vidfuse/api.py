@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import os
 import tempfile
 import time
 from collections.abc import Iterable
@@ -89,6 +90,18 @@ class UpscaleOptions:
     # shipped ones of the learned engine and the learned colouriser.
     weights: str | None = None
     colour_weights: str | None = None
+
+    def __post_init__(self) -> None:
+        # Python callers pass str or os.PathLike paths and plain numbers: made the types
+        # the rest of vidfuse works with, once, here.
+        for name in ("input", "output", "reference", "keyframes"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, Path):
+                object.__setattr__(self, name, Path(value))
+        for name in ("fps", "image_fps"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, Fraction):
+                object.__setattr__(self, name, Fraction(value).limit_denominator(1_000_000))
 
     @property
     def fusion(self) -> bool:
@@ -298,12 +311,13 @@ def upscale(options: UpscaleOptions, observer: Observer | None = None,
     )
 
 
-def default_output(input: Path, factor: int = 2, fps: Fraction | None = None,
-                   slowmo: bool = False) -> Path:
+def default_output(input: str | os.PathLike[str], factor: int = 2,
+                   fps: Fraction | None = None, slowmo: bool = False) -> Path:
     """Where `vidfuse upscale` writes when not told: beside the input, named for the new rate
     (clip.mp4 -> clip_x2.mp4, clip_60fps.mp4 with ``fps``, clip_slow2.mp4 with ``slowmo``).
     An image folder gives a folder of PNGs; a container vidfuse does not write (.avi, ...)
     gives .mkv."""
+    input = Path(input)
     if is_pipe(input):
         raise UsageError("with input from a pipe, name the output: --out FILE, or --out - "
                          "for standard output")

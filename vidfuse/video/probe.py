@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -69,8 +70,9 @@ class MediaInfo:
         return [s for s in self.streams if s.kind == "audio"]
 
 
-def probe(path: Path) -> MediaInfo:
+def probe(path: str | os.PathLike[str]) -> MediaInfo:
     """Inspect a video file (or image directory); counts frames by reading packets only."""
+    path = Path(path)
     with open_source(path) as source:
         info = source.info
         if path.is_dir():
