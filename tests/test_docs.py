@@ -48,3 +48,13 @@ def test_paths_may_be_str_or_pathlike(workdir: Path) -> None:
     assert default_output("in.mp4") == Path("in_x2.mp4")
     result = upscale(UpscaleOptions("in.mp4", "out.mkv", fps=50))
     assert result.output == Path("out.mkv") and result.frames_out == 24
+
+
+LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
+
+
+@pytest.mark.parametrize("page", [*PAGES, ROOT / "CHANGELOG.md"], ids=lambda p: p.name)
+def test_links_between_pages_lead_somewhere(page: Path) -> None:
+    local = [link for link in LINK.findall(page.read_text()) if "://" not in link]
+    missing = [link for link in local if not (page.parent / link).exists()]
+    assert not missing, f"{page.name} links to missing files: {missing}"

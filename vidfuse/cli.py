@@ -580,7 +580,7 @@ def eval_command(
     baselines, all measured in this run: nearest-keyframe and DIS-warped chroma for colour;
     frame repetition, blend, flow and FFmpeg minterpolate for time. "Stability" is the mean
     frame-to-frame chroma change on static pixels (lower is steadier; compare with the
-    truth's own). Validate on clips the models never trained on (see README).
+    truth's own). Validate on clips the models never trained on (docs/data.md).
     """
     from vidfuse.device import resolve_device
     from vidfuse.evaluate import Clip, evaluate_colour, evaluate_fusion, evaluate_time

@@ -36,7 +36,7 @@ from vidfuse.weights import load_network
 # The network was trained at about 320 pixels across (NET_WIDTH) but runs at about 160: its
 # corrections are smooth, and at 720p this halves the engine's time (49.5 -> 23.5 ms a
 # pair) with scores level on the training clips (vtest +0.05, Megamind -0.01 dB) and higher
-# on the validation clips (benchmarks/quality.py; README). Re-checked with the
+# on the validation clips (benchmarks/quality.py; docs/benchmarks.md). Re-checked with the
 # acceleration-aware network: at 320 it scored lower still (vtest -0.15, bikes -0.33 dB).
 INFERENCE_NET_WIDTH = 160
 

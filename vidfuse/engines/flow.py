@@ -12,7 +12,7 @@ backward flow disagree (by more than 1.5 flow pixels) scored lower on every clip
 DIS's two directions disagree in textured regions as much as at real occlusions, so the
 weighting mostly threw away half of the averaging that hides each warp's errors (the plain
 mix: +0.16 dB on vtest, the clip this was decided on; on the validation clips since, +0.84
-on bikes, +0.23 on bigbuckbunny, +0.05 on carphone: benchmarks/quality.py, README).
+on bikes, +0.23 on bigbuckbunny, +0.05 on carphone: benchmarks/quality.py, docs/benchmarks.md).
 """
 
 from __future__ import annotations
