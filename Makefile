@@ -1,8 +1,9 @@
 # Developer tasks; .ci/run runs the same checks and the whole suite.
 .PHONY: check test fast
 
-check:  ## lint
+check:  ## lint and type-check (mypy strict, as configured in pyproject.toml)
 	ruff check .
+	mypy
 
 test: check  ## everything, the slow end-to-end memory runs included (what CI runs)
 	python -m pytest -q

@@ -624,3 +624,14 @@ def test_transparent_png_frames_keep_their_alpha_bit_exact(tmp_path: Path) -> No
                for p in sorted(out.iterdir())]
     assert all(np.array_equal(written[2 * i], rgba) for i, rgba in enumerate(frames))
     assert written[1][24, 20, 3] == 255 and written[1][24, 60, 3] == 0  # both squares, neither
+
+
+@pytest.mark.parametrize(("decoded", "working"), [
+    ("nv12", "yuv420p"), ("yuyv422", "yuv422p"), ("uyvy422", "yuv422p"), ("nv16", "yuv422p"),
+    ("nv24", "yuv444p"), ("p010le", "yuv420p10le"), ("gray", "yuv420p")])
+def test_packed_and_semi_planar_input_keeps_its_chroma_resolution(decoded: str,
+                                                                  working: str) -> None:
+    # Webcams and capture cards deliver yuyv422 and nv12: 4:2:2 must not become 4:2:0.
+    from vidfuse.video.colour import working_format_for
+
+    assert working_format_for(decoded).pix_fmt == working

@@ -259,7 +259,7 @@ def upscale(options: UpscaleOptions, observer: Observer | None = None,
             sink = _open_sink(options, info, schedule, temp, observer)
             # Decoding runs ahead in one thread and muxing behind in another, overlapping
             # both with the engine; all muxing (video and copied packets) stays on one thread.
-            encoder = BackgroundCalls()
+            encoder: BackgroundCalls[None] = BackgroundCalls()
             try:
                 source.route_packets(lambda packet: encoder.submit(partial(sink.packet, packet)))
                 cuts = SceneCutDetector(options.scene_threshold)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from fractions import Fraction
+from typing import cast
 
 import av
 
@@ -23,8 +24,8 @@ def minterpolate(pictures: Iterable[Picture], fmt: WorkingFormat, colour: Colour
         frame = picture_to_frame(picture, fmt, colour)
         if graph is None:
             graph = av.filter.Graph()
-            source = graph.add_buffer(width=frame.width, height=frame.height, format=fmt.pix_fmt,
-                                      time_base=1 / in_rate)
+            source = graph.add_buffer(width=frame.width, height=frame.height,
+                                      format=av.VideoFormat(fmt.pix_fmt), time_base=1 / in_rate)
             node = graph.add("minterpolate", f"fps={out_rate}:mi_mode={mode}")
             sink = graph.add("buffersink")
             source.link_to(node)
@@ -46,4 +47,5 @@ def _drain(graph: av.filter.Graph, fmt: WorkingFormat, colour: ColourInfo,
             frame = graph.pull()
         except (av.error.BlockingIOError, av.error.EOFError):
             return
-        yield frame_to_picture(frame, fmt, colour, float(frame.pts / out_rate))
+        yield frame_to_picture(cast(av.VideoFrame, frame), fmt, colour,
+                               float((frame.pts or 0) / out_rate))

@@ -91,7 +91,7 @@ def steadied(picture: Picture, previous: Picture) -> Picture:
     there. The weight fades with the luma change, so moving pixels keep their own colour.
     """
     size = picture.u.shape[::-1]
-    change = cv2.absdiff(picture.y, previous.y).astype(np.float32) * np.float32(
+    change: np.ndarray = cv2.absdiff(picture.y, previous.y).astype(np.float32) * np.float32(
         1 / (picture.max_value * STATIC_LUMA))
     if change.shape[::-1] != size:
         change = cv2.resize(change, size, interpolation=cv2.INTER_AREA)

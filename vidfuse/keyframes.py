@@ -123,7 +123,7 @@ class ImageKeyframes:
         if image is None or image.dtype not in (np.uint8, np.uint16):
             raise InputError(f"cannot read keyframe image {path}")
         _check_aspect(f"keyframe {path.name}", image.shape[1], image.shape[0], self._info)
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image),
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image),  # type: ignore[arg-type]
                                            format="rgb48le" if image.dtype == np.uint16
                                            else "rgb24")
         info = self._info

@@ -10,19 +10,24 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import cv2
 import numpy as np
 
 from vidfuse.picture import PerLuma, Picture
 
+if TYPE_CHECKING:
+    import torch  # the networks' formulas are these too; torch is imported only by them
+
 FLOW_WIDTH = 480
 
-Field = TypeVar("Field")  # a numpy array or a torch tensor: the formulas are the same
+# A numpy array or a torch tensor: the formulas are the same, and so is the type that comes out.
+Field = TypeVar("Field", np.ndarray, "torch.Tensor")
 
 
-def intermediate_flows(forward: Field, backward: Field, t: float) -> tuple[Field, Field]:
+def intermediate_flows(forward: Field, backward: Field, t: float | Field
+                       ) -> tuple[Field, Field]:
     """Flows from the instant t back to frame a and on to frame b.
 
     The quadratic blend of the two directions (Jiang et al., Super SloMo, 2018) is exact for
@@ -100,15 +105,15 @@ class FlowEstimator:
     def _calc(self, small_a: np.ndarray, small_b: np.ndarray) -> np.ndarray:
         dis = getattr(self._local, "dis", None)
         if dis is None:  # DIS keeps working buffers: one instance per thread
-            dis = self._local.dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+            dis = self._local.dis = cv2.DISOpticalFlow.create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
         height, width = small_a.shape
         if min(height, width) >= _DIS_MIN_SIDE:
-            return dis.calc(small_a, small_b, None)
+            return dis.calc(small_a, small_b, None)  # type: ignore[call-overload]  # None: a new field
         # Icons and thumbnails: DIS refuses images this small, so they are edge-padded for
         # the estimate and the field cropped back (the padding itself does not move).
         pad = ((0, max(0, _DIS_MIN_SIDE - height)), (0, max(0, _DIS_MIN_SIDE - width)))
         flow = dis.calc(np.pad(small_a, pad, mode="edge"), np.pad(small_b, pad, mode="edge"),
-                        None)
+                        None)  # type: ignore[call-overload]
         return np.ascontiguousarray(flow[:height, :width])
 
 

@@ -64,6 +64,7 @@ def _fill_gap(a: Picture, b: Picture, cut: bool, after: Picture | None, engine: 
     slots = schedule.between(a.time, b.time)
     if not slots:
         return
+    new: Iterable[Picture]
     if cut:
         counts.scene_cuts += 1
         engine.reset()

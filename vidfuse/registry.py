@@ -73,7 +73,7 @@ class Registry(Generic[T]):
         if "weights" not in inspect.signature(factory).parameters:
             raise UsageError(f"the {self._kind} '{name}' has no weights to replace (pick a "
                              f"learned {self._kind})")
-        return factory(device, weights=weights)  # type: ignore[call-arg]
+        return factory(device, weights=weights)
 
     def _factory(self, name: str) -> tuple[Callable[..., T], bool]:
         """The factory called ``name`` (importing a built-in's module now) and whether it

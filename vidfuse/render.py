@@ -66,8 +66,8 @@ class WarpRenderer:
         grid, columns, rows = self._maps[key]
         # OpenCV's per-channel scalar arithmetic: no numpy broadcasting buffers.
         moved = cv2.add(grid, cv2.multiply(flow, (float(scale[0]), float(scale[1]), 0.0, 0.0)))
-        sampling = cv2.resize(moved, (width, height),
-                              interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
+        sampling: np.ndarray = cv2.resize(
+            moved, (width, height), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
         for index, error in columns:
             sampling[:, index, 0] -= error
         for index, error in rows:
@@ -98,16 +98,18 @@ class WarpRenderer:
         warped_a = self.warp(plane_a, flow_ta)
         warped_b = self.warp(plane_b, flow_tb)
         peak = np.iinfo(plane_a.dtype).max
-        uniform = isinstance(share_a, float)
-        share = share_a if uniform else cv2.resize(share_a, (width, height),
-                                                   interpolation=cv2.INTER_LINEAR)
-        if plane_a.dtype == np.uint8 and residual is None:
-            if uniform:
-                return cv2.addWeighted(warped_a, share, warped_b, 1.0 - share, 0.0)
-            return cv2.blendLinear(warped_a, warped_b, share, 1.0 - share)
-        if warped_a.ndim == 3 and not uniform:
-            share = share[..., None]
-        mixed = warped_b + share * (warped_a.astype(np.float32) - warped_b)
+        if isinstance(share_a, float):
+            if plane_a.dtype == np.uint8 and residual is None:
+                return cv2.addWeighted(warped_a, share_a, warped_b, 1.0 - share_a, 0.0)
+            mixed = warped_b + share_a * (warped_a.astype(np.float32) - warped_b)
+        else:
+            share: np.ndarray = cv2.resize(share_a, (width, height),
+                                           interpolation=cv2.INTER_LINEAR)
+            if plane_a.dtype == np.uint8 and residual is None:
+                return cv2.blendLinear(warped_a, warped_b, share, 1.0 - share)
+            if warped_a.ndim == 3:
+                share = share[..., None]
+            mixed = warped_b + share * (warped_a.astype(np.float32) - warped_b)
         if residual is not None:
             mixed += cv2.resize(residual, (width, height), interpolation=cv2.INTER_LINEAR) * peak
         return np.clip(mixed + 0.5, 0, peak).astype(plane_a.dtype)

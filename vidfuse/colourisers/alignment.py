@@ -85,7 +85,7 @@ class KeyframeAligner:
         The chains towards ``after`` run backwards through the gap, so they are computed
         first and held (float16, at flow resolution: ~0.9 MB a frame at 720p).
         """
-        towards_after: list[np.ndarray | None] = [None] * len(grey)
+        towards_after: Sequence[np.ndarray | None] = [None] * len(grey)
         if after is not None:
             flows = self.chained_flows(grey[::-1], after)
             towards_after = [f.astype(np.float16) for f in flows][::-1]

@@ -27,7 +27,7 @@ class AutoencoderColouriser:
     def __init__(self, device: str, weights: str | Path | None = None) -> None:
         self.device = device
         self._model = load_network("colour", weights).to(device,
-                                                         memory_format=torch.channels_last)
+                                                         memory_format=torch.channels_last)  # type: ignore[call-overload]
         self._aligner = KeyframeAligner()
 
     @property

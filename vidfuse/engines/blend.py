@@ -25,9 +25,8 @@ class BlendInterpolator:
     @staticmethod
     def _mix(a: Picture, b: Picture, pa: tuple[np.ndarray, ...], pb: tuple[np.ndarray, ...],
              t: float) -> Picture:
-        made = Picture.from_float(*(pa_i + (pb_i - pa_i) * t
-                                    for pa_i, pb_i in zip(pa, pb, strict=True)),
-                                  bits=a.bits, time=a.time)
+        y, u, v = (pa_i + (pb_i - pa_i) * t for pa_i, pb_i in zip(pa, pb, strict=True))
+        made = Picture.from_float(y, u, v, bits=a.bits, time=a.time)
         if a.alpha is None or b.alpha is None:
             return made
         alpha = np.round(a.alpha + (b.alpha.astype(np.float32) - a.alpha) * t)

@@ -48,7 +48,7 @@ class RecurrentInterpolator:
         self.device = device
         # channels_last: the same arithmetic, ~1.6x faster convolutions on CPU (measured).
         self._model = load_network("interp", weights).to(device,
-                                                         memory_format=torch.channels_last)
+                                                         memory_format=torch.channels_last)  # type: ignore[call-overload]
         self._motion = MotionTracker()
         self._renderer = WarpRenderer()
         self._state: State | None = None

@@ -16,5 +16,5 @@ def zero_head(channels_in: int, channels_out: int) -> nn.Conv2d:
     method it refines."""
     head = nn.Conv2d(channels_in, channels_out, 3, padding=1)
     nn.init.zeros_(head.weight)
-    nn.init.zeros_(head.bias)
+    nn.init.zeros_(head.bias)  # type: ignore[arg-type]  # Conv2d has one unless bias=False
     return head

@@ -22,6 +22,11 @@ from vidfuse.nets.blocks import conv, zero_head
 _TRUST_FLOOR = 1e-4
 
 
+def _size(image: torch.Tensor) -> tuple[int, int]:
+    """An image's (height, width)."""
+    return int(image.shape[-2]), int(image.shape[-1])
+
+
 def _resize(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     if tuple(image.shape[-2:]) == size:
         return image
@@ -54,7 +59,7 @@ class KeyframeColourNet(nn.Module):
         (N,2,h,w) in [0, 1]: per sample, a mix of the candidates whose weights start from
         confidence x temporal weight."""
         n, k = weights.shape
-        chroma_size = tuple(chromas.shape[-2:])
+        chroma_size = _size(chromas)
         trust = weights[..., None, None] * confidences + _TRUST_FLOOR
         prior = torch.log(trust)
         prior = prior - prior.max(1, keepdim=True).values
@@ -68,7 +73,7 @@ class KeyframeColourNet(nn.Module):
         level0 = self.inp(x)
         level1 = self.down1(level0)
         up = self.middle(self.down2(level1))
-        up = self.up1(torch.cat((_resize(up, tuple(level1.shape[-2:])), level1), 1))
-        up = self.up2(torch.cat((_resize(up, tuple(level0.shape[-2:])), level0), 1))
+        up = self.up1(torch.cat((_resize(up, _size(level1)), level1), 1))
+        up = self.up2(torch.cat((_resize(up, _size(level0)), level0), 1))
         mask = torch.softmax(prior + _resize(self.head(up), chroma_size), 1)
         return (mask[:, :, None] * chromas).sum(1)

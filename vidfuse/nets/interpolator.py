@@ -154,8 +154,8 @@ class RecurrentFlowRefiner(nn.Module):
             accel_b = acceleration(backward, flows[:, gap + 1, 0]) if gap + 1 < gaps else still
             small = [shrink_flow(f, divisor) for f in (forward, backward, accel_a, accel_b)]
             context, state = self.encode_pair(shrink_luma(luma_a, divisor),
-                                              shrink_luma(luma_b, divisor), *small, divisor,
-                                              state)
+                                              shrink_luma(luma_b, divisor), small[0], small[1],
+                                              small[2], small[3], divisor, state)
             refinement = self.refine(context, ts[:, gap])
             predicted, predicted_chroma = render(refinement, luma_a, luma_b, chroma[:, 2 * gap],
                                                  chroma[:, 2 * gap + 2], forward, backward,
@@ -179,7 +179,8 @@ def render(refinement: Refinement, luma_a: torch.Tensor, luma_b: torch.Tensor,
     Warps both frames with the corrected flows and blends them by the mask; chroma follows
     the same motion at its own resolution. Flows are full resolution, in full pixels.
     """
-    size = luma_a.shape[-2:]
+    height, width = luma_a.shape[-2:]
+    size = (int(height), int(width))
     t = _as_time(t, luma_a)
     to_a, to_b = intermediate_flows(forward, backward, t)
     to_a = (to_a + grow_flow(refinement.delta_a, size)
@@ -197,7 +198,7 @@ def render(refinement: Refinement, luma_a: torch.Tensor, luma_b: torch.Tensor,
     return luma.clamp(0, 1), chroma.clamp(0, 1)
 
 
-def _grow(image: torch.Tensor, size: torch.Size) -> torch.Tensor:
+def _grow(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return F.interpolate(image, size=size, mode="bilinear", align_corners=False)
 
 

@@ -25,7 +25,7 @@ from vidfuse.colourisers.alignment import (
 from vidfuse.nets.interpolator import net_divisor
 from vidfuse.picture import Picture
 from vidfuse.scene import DEFAULT_SCENE_THRESHOLD, SceneCutDetector
-from vidfuse.train.data import BankPlan, Manifest, Sample, build_bank
+from vidfuse.train.data import BankPlan, Batch, Manifest, Sample, build_bank
 
 GAPS = (8, 32)
 
@@ -115,8 +115,8 @@ def build_colour_bank(data: Path, out: Path, validation: bool, seed: int = 0,
                                                                     aligner))
 
 
-def augment(batch: dict[str, torch.Tensor | int],
-            rng: np.random.Generator) -> dict[str, torch.Tensor | int]:
+def augment(batch: Batch,
+            rng: np.random.Generator) -> Batch:
     """Flips, keyframe order, a missing second keyframe, brightness: whole batch at once."""
     images = [k for k, v in batch.items() if isinstance(v, torch.Tensor) and v.ndim >= 3]
     batch = dict(batch)

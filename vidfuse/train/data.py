@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import av
 import cv2
@@ -16,6 +17,9 @@ import torch
 
 from vidfuse.picture import Picture
 from vidfuse.video.colour import ColourInfo, WorkingFormat, colour_of, frame_to_picture
+
+# Tensors by name, plus the net's "divisor" (an int); keys differ per task.
+Batch = dict[str, Any]
 
 TRAINING_FORMAT = WorkingFormat("yuv420p", 8)
 
@@ -89,7 +93,8 @@ def panned_photo(photo: np.ndarray, width: int, height: int, count: int,
                                   np.array([[zoom0, 0, x], [0, zoom0, y]]), (width, height),
                                   flags=cv2.INTER_LINEAR)
             image = (image * (1 - mask[..., None]) + layer * mask[..., None]).astype(np.uint8)
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image, dtype=np.uint8),
+                                           format="rgb24")
         frames.append(frame_to_picture(frame, TRAINING_FORMAT, ColourInfo(1, False, 1, 1), i))
     return frames
 
@@ -111,7 +116,7 @@ def grouped(samples: list[Sample]) -> dict[str, np.ndarray]:
 
 
 def save_samples(samples: list[Sample], path: Path) -> None:
-    np.savez(path, **grouped(samples))
+    np.savez(path, **grouped(samples))  # type: ignore[arg-type]  # numpy's stub: no **arrays
 
 
 class SampleBank:
@@ -129,14 +134,14 @@ class SampleBank:
     def __len__(self) -> int:
         return sum(self.sizes.values())
 
-    def batch(self, size: int, rng: np.random.Generator) -> dict[str, torch.Tensor | int]:
+    def batch(self, size: int, rng: np.random.Generator) -> Batch:
         """A batch from one group (chosen in proportion to its size); uint8 images become
         [0, 1] floats."""
         names = sorted(self.sizes)
         weights = np.array([self.sizes[n] for n in names], np.float64)
         group = self.groups[str(rng.choice(names, p=weights / weights.sum()))]
         index = rng.integers(0, len(group["luma"]), size)
-        batch: dict[str, torch.Tensor | int] = {"divisor": int(group["divisor"])}
+        batch: Batch = {"divisor": int(group["divisor"])}
         for key, values in group.items():
             if key == "divisor":
                 continue
@@ -179,7 +184,10 @@ def build_bank(data: Path, out: Path, validation: bool, seed: int, scale: float,
         manifest.add(name, len(frames), count, f"all frames 0-{len(frames) - 1}")
     if not validation:
         for photo_path in TRAINING_PHOTOS:
-            photo = cv2.cvtColor(cv2.imread(str(data / photo_path)), cv2.COLOR_BGR2RGB)
+            stored = cv2.imread(str(data / photo_path))
+            if stored is None:
+                raise FileNotFoundError(f"missing training photo {data / photo_path}")
+            photo = cv2.cvtColor(stored, cv2.COLOR_BGR2RGB)
             made = 0
             for width, height, sequences in plan.photo_sizes:
                 for _ in range(max(1, round(sequences * scale))):

@@ -18,7 +18,7 @@ from vidfuse.motion import FlowEstimator, resize_flow
 from vidfuse.nets.interpolator import net_divisor
 from vidfuse.picture import Picture
 from vidfuse.scene import DEFAULT_SCENE_THRESHOLD, SceneCutDetector
-from vidfuse.train.data import BankPlan, Manifest, Sample, build_bank
+from vidfuse.train.data import BankPlan, Batch, Manifest, Sample, build_bank
 
 
 def cut_samples(frames: list[Picture], count: int, gaps: int, crop: int,
@@ -82,8 +82,8 @@ def build_interpolation_bank(data: Path, out: Path, validation: bool, seed: int 
                                                              estimator))
 
 
-def augment(batch: dict[str, torch.Tensor | int],
-            rng: np.random.Generator) -> dict[str, torch.Tensor | int]:
+def augment(batch: Batch,
+            rng: np.random.Generator) -> Batch:
     """Flips, time reversal and brightness, applied to the whole batch consistently."""
     luma, chroma, flows, ts = batch["luma"], batch["chroma"], batch["flows"], batch["ts"]
     if rng.random() < 0.5:  # horizontal flip: x components change sign

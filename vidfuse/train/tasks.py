@@ -12,9 +12,9 @@ from torch import nn
 from vidfuse.nets.colouriser import KeyframeColourNet
 from vidfuse.nets.interpolator import RecurrentFlowRefiner
 from vidfuse.train import colour_data, interp_data
+from vidfuse.train.data import Batch
 from vidfuse.train.losses import build_loss
 
-Batch = dict[str, torch.Tensor | int]
 # (loss, [(prediction, truth), ...]) for one batch; the pairs feed validation PSNR.
 Outcome = tuple[torch.Tensor, list[tuple[torch.Tensor, torch.Tensor]]]
 

@@ -21,8 +21,8 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
 from vidfuse.device import resolve_device
-from vidfuse.train.data import SampleBank
-from vidfuse.train.tasks import TASKS, Batch, Task
+from vidfuse.train.data import Batch, SampleBank
+from vidfuse.train.tasks import TASKS, Task
 
 
 @dataclass

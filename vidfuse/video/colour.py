@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import av
 import numpy as np
+from av.video.codeccontext import VideoCodecContext
 from av.video.reformatter import ColorRange, Colorspace
 
 from vidfuse.picture import Picture
@@ -116,13 +117,15 @@ def working_format_for(pix_fmt: str) -> WorkingFormat:
     if fmt.is_rgb or fmt.has_palette:
         return WorkingFormat("yuv444p16le", 16)
     depth = "" if bits <= 8 else ("10le" if bits <= 10 else "16le")
+    # How the chroma of a 64-pixel square is stored: subsampled across, down, or neither.
+    grey = "gray" in pix_fmt
     layout = "444"
-    if fmt.chroma_width != fmt.width or "gray" in pix_fmt:
-        layout = "420" if (fmt.chroma_height != fmt.height or "gray" in pix_fmt) else "422"
+    if fmt.chroma_width(64) != 64 or grey:
+        layout = "420" if (fmt.chroma_height(64) != 64 or grey) else "422"
     return WorkingFormat(f"yuv{layout}p{depth}", 8 if not depth else (10 if bits <= 10 else 16))
 
 
-def colour_of(frame_or_ctx: av.VideoFrame | av.codec.context.CodecContext) -> ColourInfo:
+def colour_of(frame_or_ctx: av.VideoFrame | VideoCodecContext) -> ColourInfo:
     """Read the four colour tags; yuvj* formats imply full range even when untagged."""
     obj = frame_or_ctx
     fmt_name = obj.format.name if obj.format is not None else ""
@@ -196,15 +199,14 @@ def conform_frame(frame: av.VideoFrame, source: ColourInfo, fmt: WorkingFormat,
                   colour: ColourInfo, width: int, height: int, time: float) -> Picture:
     """A frame of another stream (a colour reference, a keyframe image) -> planes that match
     the main input: its size, working format, matrix and range, converted in one swscale pass."""
-    options: dict[str, object] = {
-        "format": fmt.pix_fmt, "width": width, "height": height,
-        "dst_colorspace": colour.swscale_matrix(height), "dst_color_range": colour.swscale_range,
-        "interpolation": "AREA" if frame.width > width else "BICUBIC",
-    }
-    if not (frame.format.is_rgb or frame.format.has_palette):
-        options["src_colorspace"] = source.swscale_matrix(frame.height)
-        options["src_color_range"] = source.swscale_range
-    frame = frame.reformat(**options)
+    # RGB has no matrix or range to convert from.
+    rgb = frame.format.is_rgb or frame.format.has_palette
+    frame = frame.reformat(
+        format=fmt.pix_fmt, width=width, height=height,
+        src_colorspace=None if rgb else source.swscale_matrix(frame.height),
+        src_color_range=None if rgb else source.swscale_range,
+        dst_colorspace=colour.swscale_matrix(height), dst_color_range=colour.swscale_range,
+        interpolation="AREA" if frame.width > width else "BICUBIC")
     planes = [_plane_array(frame, i, fmt.dtype).copy() for i in range(3)]
     return Picture(planes[0], planes[1], planes[2], fmt.bits, time)
 
@@ -230,7 +232,8 @@ def _plane_array(frame: av.VideoFrame, index: int, dtype: type[np.generic]) -> n
     """A writable (height, width) view of one plane, without its line padding."""
     plane = frame.planes[index]
     itemsize = np.dtype(dtype).itemsize
-    rows = np.frombuffer(plane, dtype=dtype).reshape(plane.height, plane.line_size // itemsize)
+    rows = np.frombuffer(memoryview(plane), dtype=dtype).reshape(plane.height,
+                                                                plane.line_size // itemsize)
     return rows[:, : plane.width]
 
 

@@ -10,10 +10,13 @@ decoders and players read.
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import cast
 
 import av
+from av.sidedata.sidedata import SideData
 
 # AVMasteringDisplayMetadata: display_primaries[3][2] (R, G, B), white_point[2],
 # min_luminance, max_luminance (AVRationals), has_primaries, has_luminance (ints).
@@ -49,7 +52,7 @@ class HdrMetadata:
         """The metadata on ``frame`` (the first of a stream), or None without any."""
         found: dict[str, object] = {}
         dynamic = []
-        for side in frame.side_data:
+        for side in side_data(frame):
             name = side.type.name
             if name == "MASTERING_DISPLAY_METADATA":
                 values = _MASTERING.unpack(bytes(side)[:_MASTERING.size])
@@ -120,6 +123,11 @@ class HdrMetadata:
         assert self.primaries is not None
         red, green, blue = self.primaries
         return [green, blue, red]
+
+
+def side_data(frame: av.VideoFrame) -> list[SideData]:
+    """A frame's side data (iterating PyAV's container yields the entries themselves)."""
+    return list(cast("Iterable[SideData]", frame.side_data))
 
 
 def _ratio(num: int, den: int) -> Fraction:

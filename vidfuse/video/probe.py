@@ -83,6 +83,7 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
     try:
         with av.open(str(path)) as container:
             video = main_video_stream(container)
+            assert video is not None  # open_source above found one
             summaries = [_summarise(s) for s in container.streams]
             ticks = sorted(p.pts for p in container.demux(video) if p.pts is not None)
             tick = Fraction(video.time_base or 1)
@@ -124,13 +125,15 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
 
 def _summarise(stream: av.stream.Stream) -> StreamSummary:
     ctx = stream.codec_context
-    if stream.type == "video":
+    if isinstance(stream, av.VideoStream):
         rate = Fraction(stream.average_rate or 0)
-        detail = f"{ctx.width}x{ctx.height} {ctx.pix_fmt or ''} {float(rate):.3f} fps"
-    elif stream.type == "audio":
-        layout = ctx.layout.name if ctx.layout else "?"
-        detail = f"{ctx.sample_rate} Hz {layout}"
-        if stream.duration:
+        detail = (f"{stream.codec_context.width}x{stream.codec_context.height} "
+                  f"{stream.codec_context.pix_fmt or ''} {float(rate):.3f} fps")
+    elif isinstance(stream, av.AudioStream):
+        audio = stream.codec_context
+        layout = audio.layout.name if audio.layout else "?"
+        detail = f"{audio.sample_rate} Hz {layout}"
+        if stream.duration and stream.time_base:
             detail += f", {float(stream.duration * stream.time_base):.2f} s"
     else:
         detail = ""

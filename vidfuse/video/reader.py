@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
+from typing import cast
 
 import av
 import cv2
@@ -31,7 +32,7 @@ from vidfuse.video.colour import (
     has_alpha,
     working_format_for,
 )
-from vidfuse.video.hdr import HdrMetadata
+from vidfuse.video.hdr import HdrMetadata, side_data
 from vidfuse.video.pipes import ffmpeg_url, is_pipe
 from vidfuse.video.span import WHOLE, Span
 
@@ -118,7 +119,8 @@ def main_video_stream(container: av.container.InputContainer) -> av.VideoStream 
     picture", which MP4 and Matroska files may list before the video itself)."""
     streams = container.streams.video
     moving = [s for s in streams if not s.disposition & av.stream.Disposition.attached_pic]
-    return (moving or list(streams) or [None])[0]
+    candidates = moving or list(streams)
+    return candidates[0] if candidates else None
 
 
 def descriptive_tags(metadata: dict[str, str]) -> dict[str, str]:
@@ -181,7 +183,8 @@ class VideoFileSource:
         self._span = span
         # Where the video's clock starts: spans and chapters count from here.
         start = self._stream.start_time
-        self._origin = float(start * self._stream.time_base) if start else 0.0
+        self._tick = Fraction(self._stream.time_base or Fraction(1, 1000))  # demuxers set it
+        self._origin = float(start * self._tick) if start else 0.0
         self._frames = self._decode(float(rate))
         try:
             first = next(self._frames)
@@ -200,7 +203,7 @@ class VideoFileSource:
         if first.format.is_rgb or first.format.has_palette:
             colour = RGB_WORKING_COLOUR
         duration = (
-            float(self._stream.duration * self._stream.time_base)
+            float(self._stream.duration * self._tick)
             if self._stream.duration
             else (self._container.duration / 1e6 if self._container.duration else None)
         )
@@ -223,7 +226,7 @@ class VideoFileSource:
             start_time=float(first.time or 0.0),
             rotation=int(first.rotation or 0),
             hdr=HdrMetadata.of(first),
-            icc_profile=any(s.type.name == "ICC_PROFILE" for s in first.side_data),
+            icc_profile=any(s.type.name == "ICC_PROFILE" for s in side_data(first)),
             transparent=_transparent(first),
             # The container's word first, as players take it (AV1 streams say 1:1 inside).
             pixel_aspect=Fraction(self._stream.sample_aspect_ratio or ctx.sample_aspect_ratio
@@ -234,8 +237,9 @@ class VideoFileSource:
             video_tags=descriptive_tags(self._stream.metadata),
             passthrough=self._passthrough,
             attachments=[] if video_only else [
-                Attachment(s.name, s.mimetype, bytes(s.data))
-                for s in self._container.streams if s.type == "attachment"],
+                Attachment(s.name or "attachment", s.mimetype or "application/octet-stream",
+                           bytes(s.data))
+                for s in self._container.streams.attachments],
             chapters=[] if video_only else self._chapters(),
         )
 
@@ -244,7 +248,7 @@ class VideoFileSource:
         span, origin = self._span, self._origin
         found = []
         for chapter in self._container.chapters():
-            time_base = chapter["time_base"]
+            time_base = Fraction(chapter["time_base"] or 1)
             start, end = float(chapter["start"] * time_base), float(chapter["end"] * time_base)
             if not span.whole:
                 start, end = max(start, origin + span.start), min(end, origin + span.end)
@@ -270,7 +274,7 @@ class VideoFileSource:
         if span.start > 0 and not self._piped:
             # Not seekable (a raw stream): decoding from the top reaches the start too.
             with contextlib.suppress(av.error.FFmpegError):
-                self._container.seek(round((origin + span.start) / stream.time_base),
+                self._container.seek(round((origin + span.start) / self._tick),
                                      stream=stream, backward=True)
         ended = False
         try:
@@ -293,8 +297,9 @@ class VideoFileSource:
                 if ended:
                     continue
                 try:
-                    frames = (self._alpha_decoder.decode(packet) if self._alpha_decoder
-                              else packet.decode())
+                    frames = cast(list[av.VideoFrame],
+                                  self._alpha_decoder.decode(packet) if self._alpha_decoder
+                                  else packet.decode())
                 except av.error.InvalidDataError:
                     # One damaged packet loses its frame, not the video (as in ffmpeg); a
                     # stream that never decodes is not video this can read.
@@ -386,9 +391,10 @@ class ImageSequenceSource:
                              f"{float(fps):g} images a second the sequence is shorter)")
         self._files = files
         stored = cv2.imread(str(files[0]), cv2.IMREAD_UNCHANGED)
-        alpha = stored is not None and stored.ndim == 3 and stored.shape[2] == 4
         # Opacity is carried only where some pixel is not opaque.
-        self._alpha = alpha and int(stored[..., 3].min()) < np.iinfo(stored.dtype).max
+        self._alpha = (stored is not None and stored.ndim == 3 and stored.shape[2] == 4
+                       and int(stored[..., 3].min()) < (65535 if stored.dtype == np.uint16
+                                                        else 255))
         first = self._load(files[0], self._alpha)
         self._first: np.ndarray | None = first  # handed to pictures(), not read again
         self._size = first.shape[:2]
@@ -403,8 +409,8 @@ class ImageSequenceSource:
             duration=len(files) / float(fps),
             colour=RGB_WORKING_COLOUR,
             working=working,
-            decoded_pix_fmt=("rgba64le" if alpha else "rgb48le") if self._bits == 16
-            else ("rgba" if alpha else "rgb24"),
+            decoded_pix_fmt=("rgba64le" if self._alpha else "rgb48le") if self._bits == 16
+            else ("rgba" if self._alpha else "rgb24"),
             time_base=1 / fps,
             transparent=self._alpha,
             icc_profile=_has_icc_profile(files[0]),

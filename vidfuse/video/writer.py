@@ -8,11 +8,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, cast
 
 import av
 import cv2
 import numpy as np
+from av.subtitles.codeccontext import SubtitleCodecContext
+from av.subtitles.stream import SubtitleStream
 
 from vidfuse.errors import OutputError, UsageError, ffmpeg_reason
 from vidfuse.picture import Picture
@@ -122,6 +124,13 @@ class EncodeSettings:
         """These settings with the codec named: the one asked for, else the default."""
         return self if self.codec else replace(self, codec=default_codec(container, colour))
 
+    @property
+    def codec_name(self) -> str:
+        """The codec, once given or named by :meth:`for_output`."""
+        if self.codec is None:
+            raise ValueError("no codec chosen yet: call for_output first")
+        return self.codec
+
 
 def default_codec(container: str, colour: ColourInfo | None = None) -> str:
     """What --codec means when not given: what the container holds (WebM: VP9), and for HDR
@@ -156,28 +165,29 @@ def check_encode_settings(settings: EncodeSettings, output: Path) -> None:
         return
     container = container_format(output)
     settings = settings.for_output(container)
+    name = settings.codec_name
     try:
-        codec = av.codec.Codec(settings.codec, "w")
+        codec = av.codec.Codec(name, "w")
     except (av.error.FFmpegError, ValueError):
         raise UsageError(
-            f"unknown codec '{settings.codec}' (try one of: {', '.join(CODECS + GPU_CODECS)})"
+            f"unknown codec '{name}' (try one of: {', '.join(CODECS + GPU_CODECS)})"
         ) from None
     if codec.type != "video":
-        raise UsageError(f"'{settings.codec}' is not a video codec")
-    if container == "webm" and settings.codec not in ("libvpx-vp9", *_AV1):
-        raise UsageError(f".webm holds VP9 or AV1 only, not {settings.codec}; use .mkv")
-    if container == "mov" and settings.codec in _AV1:
-        raise UsageError(f".mov cannot hold AV1 ({settings.codec}); use .mp4 or .mkv")
-    if container in ("mp4", "mov") and settings.codec == "ffv1":
+        raise UsageError(f"'{name}' is not a video codec")
+    if container == "webm" and name not in ("libvpx-vp9", *_AV1):
+        raise UsageError(f".webm holds VP9 or AV1 only, not {name}; use .mkv")
+    if container == "mov" and name in _AV1:
+        raise UsageError(f".mov cannot hold AV1 ({name}); use .mp4 or .mkv")
+    if container in ("mp4", "mov") and name == "ffv1":
         raise UsageError(f"{output.suffix} cannot hold ffv1; use .mkv for lossless output")
-    quality = _QUALITY.get(settings.codec)
+    quality = _QUALITY.get(name)
     if settings.crf is not None and quality and not quality.low <= settings.crf <= quality.high:
-        raise UsageError(f"--crf must be {quality.low}-{quality.high} for {settings.codec}, "
+        raise UsageError(f"--crf must be {quality.low}-{quality.high} for {name}, "
                          f"not {settings.crf}")
     formats = {f.name for f in codec.video_formats or ()}
     if settings.pix_fmt and formats and settings.pix_fmt not in formats:
         raise UsageError(
-            f"{settings.codec} cannot encode pixel format {settings.pix_fmt} "
+            f"{name} cannot encode pixel format {settings.pix_fmt} "
             f"(it can: {', '.join(sorted(formats))})"
         )
 
@@ -189,20 +199,21 @@ def choose_pix_fmt(settings: EncodeSettings, info: SourceInfo, warn: Warn) -> st
     so that its conversion loses nothing, but 8-bit RGB in must still give 8-bit video out.
     """
     working, colour = info.working, info.colour
+    codec = settings.codec_name
     if settings.pix_fmt:
         chosen = settings.pix_fmt
     else:
-        formats = [f.name for f in av.codec.Codec(settings.codec, "w").video_formats or ()]
-        if settings.codec == "ffv1" and working.pix_fmt in formats:
+        formats = [f.name for f in av.codec.Codec(codec, "w").video_formats or ()]
+        if codec == "ffv1" and working.pix_fmt in formats:
             return working.pix_fmt
-        ten_bit = _TEN_BIT.get(settings.codec, "yuv420p10le")
+        ten_bit = _TEN_BIT.get(codec, "yuv420p10le")
         wanted = ten_bit if bit_depth(info.decoded_pix_fmt) > 8 else "yuv420p"
         chosen = wanted if wanted in formats else "yuv420p"
         if chosen != wanted and not colour.is_hdr:
-            warn(f"{settings.codec} cannot encode more than 8 bits; writing 8-bit {chosen}")
+            warn(f"{codec} cannot encode more than 8 bits; writing 8-bit {chosen}")
     if colour.is_hdr and av.VideoFormat(chosen).components[0].bits < 10:
         raise UsageError(
-            f"input is HDR ({HDR_TRANSFERS[colour.transfer]}); {settings.codec}/{chosen} would "
+            f"input is HDR ({HDR_TRANSFERS[colour.transfer]}); {codec}/{chosen} would "
             "crush it to 8 bits: use --codec libx265 (or libx264/libsvtav1) with 10-bit output"
         )
     return chosen
@@ -219,15 +230,16 @@ class VideoFileSink:
         self._last_pts: int | None = None
         fmt = container_format(path)
         settings = settings.for_output(fmt, info.colour)
-        self._alpha = info.transparent and settings.codec in _ALPHA_CODECS and \
+        codec = settings.codec_name
+        self._alpha = info.transparent and codec in _ALPHA_CODECS and \
             fmt in ("webm", "matroska")
         if info.transparent and not self._alpha:
-            warn(f"input has transparency; {settings.codec} in {fmt} keeps none: transparent "
+            warn(f"input has transparency; {codec} in {fmt} keeps none: transparent "
                  "areas show their stored colour (.webm, --codec ffv1 in .mkv, or PNG frames "
                  "keep it)")
         self._pix_fmt = choose_pix_fmt(settings, info, warn)
         if self._alpha:
-            self._pix_fmt = _ALPHA_FORMATS.get(settings.codec) or with_alpha(self._pix_fmt)
+            self._pix_fmt = _ALPHA_FORMATS.get(codec) or with_alpha(self._pix_fmt)
         self._size = _encodable_size(info.width, info.height, self._pix_fmt, warn)
         try:
             self._container = av.open(ffmpeg_url(container_path, write=True), "w", format=fmt)
@@ -252,19 +264,21 @@ class VideoFileSink:
 
     def _add_video_stream(self, settings: EncodeSettings, rate: Fraction, container: str,
                           warn: Warn) -> av.VideoStream:
+        codec = settings.codec_name
         options = {}
-        quality = _QUALITY.get(settings.codec)
+        quality = _QUALITY.get(codec)
         if quality:
             options[quality.option] = str(settings.crf if settings.crf is not None else
                                           quality.default)
             options.update(quality.extra)
-        if settings.codec in _PRESET_DEFAULT:
-            options["preset"] = settings.preset or _PRESET_DEFAULT[settings.codec]
+        if codec in _PRESET_DEFAULT:
+            options["preset"] = settings.preset or _PRESET_DEFAULT[codec]
         options.update(settings.encoder_options)
-        self._carry_hdr(settings.codec, options, warn)
+        self._carry_hdr(codec, options, warn)
         if not settings.encoder_logs:
-            _keep_to_errors(settings.codec, options)
-        stream = self._container.add_stream(settings.codec, rate=rate, options=options)
+            _keep_to_errors(codec, options)
+        stream = cast(av.VideoStream, self._container.add_stream(codec, rate=rate,
+                                                                 options=options))
         stream.width, stream.height = self._size
         stream.pix_fmt = self._pix_fmt
         stream.time_base = self._time_base
@@ -280,20 +294,20 @@ class VideoFileSink:
         aspect = self._info.pixel_aspect
         if aspect != 1:
             ctx.sample_aspect_ratio = aspect
-            if container in ("matroska", "webm") and settings.codec not in _ASPECT_IN_STREAM:
+            if container in ("matroska", "webm") and codec not in _ASPECT_IN_STREAM:
                 warn(f"the {aspect.numerator}:{aspect.denominator} pixel aspect ratio is "
-                     f"lost: {settings.codec} in {container} keeps it nowhere vidfuse can "
+                     f"lost: {codec} in {container} keeps it nowhere vidfuse can "
                      "write, so players will show the picture squashed (use .mp4 or .mov, "
                      "or libx264/libx265)")
         try:  # now, not at the first frame: a bad preset or option is a usage error
             ctx.open()
         except av.error.FFmpegError as exc:
-            if settings.codec.endswith(_HARDWARE_SUFFIXES):
-                raise UsageError(f"{settings.codec} could not start ({ffmpeg_reason(exc)}): it "
+            if codec.endswith(_HARDWARE_SUFFIXES):
+                raise UsageError(f"{codec} could not start ({ffmpeg_reason(exc)}): it "
                                  "encodes on a GPU and needs that GPU and its driver here; "
                                  "use a software codec such as libx264") from exc
             given = ", ".join(f"{key}={value}" for key, value in options.items())
-            raise UsageError(f"{settings.codec} refused its settings ({given}): "
+            raise UsageError(f"{codec} refused its settings ({given}): "
                              f"{ffmpeg_reason(exc)}") from exc
         return stream
 
@@ -327,7 +341,8 @@ class VideoFileSink:
                     target = _AUDIO_FALLBACK[fmt]
                     warn(f"re-encoding {label} to {_KNOWN_AS.get(target, target)}: {fmt} "
                          "cannot hold it")
-                    route = _AudioTranscoder(self._container, source, target, label)
+                    route = _AudioTranscoder(self._container, cast(av.AudioStream, source),
+                                             target, label)
             elif name in _SUBTITLE_COPY.get(fmt, set()):
                 route = _Copy(self._container, source)
             elif name in _TEXT_SUBTITLES:
@@ -440,7 +455,8 @@ def _carry_identity(source: av.stream.Stream, target: av.stream.Stream,
 class _Route(Protocol):
     """How one input stream's packets reach the output: copied, or decoded and re-encoded."""
 
-    stream: av.stream.Stream
+    @property
+    def stream(self) -> av.stream.Stream: ...
 
     def send(self, packet: av.Packet) -> list[av.Packet]: ...
 
@@ -479,7 +495,7 @@ class _AudioTranscoder:
         rate = _nearest_rate(decoder.sample_rate or 48000, encoder.audio_rates)
         channels = decoder.layout.nb_channels if decoder.layout else 2
         layout = _LAYOUTS[min(max(channels, 1), 8)]
-        self.stream = container.add_stream(codec, rate=rate)
+        self.stream = cast(av.AudioStream, container.add_stream(codec, rate=rate))
         self.stream.layout = layout
         fmt = (encoder.audio_formats or [av.AudioFormat("fltp")])[0].name
         self._resampler = av.AudioResampler(format=fmt, layout=layout, rate=rate)
@@ -501,7 +517,8 @@ class _AudioTranscoder:
         except av.error.FFmpegError as exc:
             raise OutputError(f"cannot decode {self._label}: {ffmpeg_reason(exc)}") from exc
         return self._failing(lambda: [packet for frame in frames
-                                      for resampled in self._resampler.resample(frame)
+                                      for resampled in self._resampler.resample(
+                                          cast(av.AudioFrame, frame))
                                       for packet in self.stream.encode(resampled)])
 
     def flush(self) -> list[av.Packet]:
@@ -525,10 +542,10 @@ class _SubtitleTranscoder:
     def __init__(self, container: av.container.OutputContainer, source: av.stream.Stream,
                  codec: str, label: str) -> None:
         self._label = label
-        self._decoder = source.codec_context
+        self._decoder = cast(SubtitleCodecContext, source.codec_context)
         if not self._decoder.is_open:
             self._decoder.open()  # text decoders make their style header as they open
-        self.stream = container.add_stream(codec)
+        self.stream = cast(SubtitleStream, container.add_stream(codec))
         self.stream.time_base = source.time_base
         self.stream.codec_context.subtitle_header = self._decoder.subtitle_header
 
