@@ -130,3 +130,21 @@ def test_workers_share_the_cores_without_loading_torch() -> None:
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "1"
+
+
+def test_a_cancel_event_stops_the_batch_and_returns_what_finished(folder: Path,
+                                                                  tmp_path: Path) -> None:
+    import threading
+
+    from vidfuse import BatchInterrupted, UpscaleOptions
+    from vidfuse.batch import plan, run_batch
+
+    cancel = threading.Event()
+    pairs = plan(folder, tmp_path / "out", recursive=True)
+    assert len(pairs) >= 2
+    with pytest.raises(BatchInterrupted) as stopped:
+        run_batch(UpscaleOptions(pairs[0][0], pairs[0][1]), pairs,
+                  on_result=lambda result: cancel.set(), cancel=cancel)
+    statuses = [r.status for r in stopped.value.results]
+    assert statuses[0] == "done" and set(statuses[1:]) == {"cancelled"}
+    assert pairs[0][1].exists() and not any(target.exists() for _, target in pairs[1:])

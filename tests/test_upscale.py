@@ -16,6 +16,7 @@ from recording import RecordingObserver
 from vidfuse import EncodeSettings, Span, UpscaleOptions, default_output, probe, upscale
 from vidfuse.errors import UsageError
 from vidfuse.metrics import psnr
+from vidfuse.pipeline import StreamCounts
 from vidfuse.video.colour import bit_depth
 from vidfuse.video.reader import open_source
 from vidfuse.video.writer import choose_pix_fmt
@@ -635,3 +636,23 @@ def test_packed_and_semi_planar_input_keeps_its_chroma_resolution(decoded: str,
     from vidfuse.video.colour import working_format_for
 
     assert working_format_for(decoded).pix_fmt == working
+
+
+def test_a_cancel_event_stops_the_run_and_leaves_no_output(lossless_clip: Path,
+                                                           tmp_path: Path) -> None:
+    import threading
+
+    from vidfuse import Cancelled
+
+    cancel = threading.Event()
+
+    class CancelAfterFive(RecordingObserver):
+        def advanced(self, counts: StreamCounts) -> None:
+            if counts.frames_out >= 5:
+                cancel.set()
+
+    out = tmp_path / "out.mkv"
+    with pytest.raises(Cancelled):
+        upscale(UpscaleOptions(lossless_clip, out, encode=LOSSLESS), CancelAfterFive(),
+                cancel=cancel)
+    assert list(tmp_path.iterdir()) == []

@@ -18,7 +18,8 @@ from clips import moving_frames, write_clip
 from test_cli import assert_one_line_error, run_cli
 
 from vidfuse import hub
-from vidfuse.download import DownloadError, Expected, fetch, sha256
+from vidfuse.download import Expected, fetch, sha256
+from vidfuse.errors import DownloadError
 from vidfuse.weights import NETWORKS, shipped_path
 
 
@@ -247,3 +248,12 @@ def test_trained_weights_register_and_load_by_name(cache: Path, tmp_path: Path) 
                            "--weights", "extra")
     assert code == 2
     assert_one_line_error(output, "has no weights to replace")
+
+
+def test_a_broken_manifest_is_a_weights_fault_not_a_usage_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / hub.LOCAL_MANIFEST).write_text('{"weights": [{"name": "half"')
+    monkeypatch.setenv("VIDFUSE_CACHE", str(tmp_path))
+    code, output = run_cli("weights", "list")
+    assert code == 1
+    assert_one_line_error(output, "is malformed")

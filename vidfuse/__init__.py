@@ -5,7 +5,17 @@ thin layer over the same functions.
 """
 
 from vidfuse.api import UpscaleOptions, UpscaleResult, default_output, upscale
-from vidfuse.errors import VidfuseError
+from vidfuse.errors import (
+    BatchInterrupted,
+    Cancelled,
+    DeviceError,
+    DownloadError,
+    InputError,
+    OutputError,
+    UsageError,
+    VidfuseError,
+    WeightsError,
+)
 from vidfuse.video.probe import MediaInfo, probe
 from vidfuse.video.span import Span
 from vidfuse.video.writer import EncodeSettings
@@ -13,12 +23,20 @@ from vidfuse.video.writer import EncodeSettings
 __version__ = "0.1.0"
 
 __all__ = [
+    "BatchInterrupted",
+    "Cancelled",
+    "DeviceError",
+    "DownloadError",
     "EncodeSettings",
+    "InputError",
     "MediaInfo",
+    "OutputError",
     "Span",
     "UpscaleOptions",
     "UpscaleResult",
+    "UsageError",
     "VidfuseError",
+    "WeightsError",
     "__version__",
     "default_output",
     "probe",

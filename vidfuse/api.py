@@ -6,6 +6,7 @@ import dataclasses
 import itertools
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Iterable
 from contextlib import ExitStack
@@ -24,7 +25,7 @@ from vidfuse.dedup import (
     watch_repeats,
 )
 from vidfuse.engines import Interpolator, build_engine
-from vidfuse.errors import UsageError
+from vidfuse.errors import Cancelled, UsageError
 from vidfuse.fusion import DEFAULT_ADAPT_STEPS, FusionCounts, check_input, colourise_stream
 from vidfuse.hub import resolve
 from vidfuse.keyframes import EveryNthKeyframe, ImageKeyframes, KeyframeSource, ReferenceKeyframes
@@ -228,11 +229,14 @@ class SilentObserver:
 
 
 def upscale(options: UpscaleOptions, observer: Observer | None = None,
-            models: Models | None = None) -> UpscaleResult:
+            models: Models | None = None, cancel: threading.Event | None = None
+            ) -> UpscaleResult:
     """Raise the frame rate of ``options.input`` and write ``options.output`` atomically.
 
     ``models``: the engine and colouriser from :func:`build_models`, to reuse across calls
-    (batch workers load them once); built from ``options`` when not given.
+    (batch workers load them once); built from ``options`` when not given. ``cancel``: once
+    set (from another thread or a signal handler), the run stops at the next frame with
+    :class:`Cancelled`, and nothing is left at the output.
     """
     observer = observer or SilentObserver()
     options.validate()
@@ -276,6 +280,8 @@ def upscale(options: UpscaleOptions, observer: Observer | None = None,
                 pictures = (drop_repeats(pictures, counts, repeats) if options.dedup
                             else watch_repeats(pictures, repeats))
                 for picture in convert_frame_rate(pictures, engine, schedule, cuts, counts):
+                    if cancel is not None and cancel.is_set():
+                        raise Cancelled("stopped on request; no output was written")
                     encoder.submit(partial(sink.write, picture))
                     observer.advanced(counts)
                 encoder.finish()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from vidfuse.api import Models, Observer, UpscaleOptions, build_models, upscale
-from vidfuse.errors import UsageError, VidfuseError
+from vidfuse.errors import BatchInterrupted, Cancelled, UsageError, VidfuseError
 from vidfuse.video.atomic import TEMP_MARKER
 from vidfuse.video.writer import CONTAINERS, check_encode_settings
 
@@ -67,13 +68,16 @@ def plan(input_dir: Path, output_dir: Path, patterns: Sequence[str] = DEFAULT_PA
 
 
 def process_file(template: UpscaleOptions, source: Path, target: Path,
-                 observer: Observer | None = None) -> FileResult:
+                 observer: Observer | None = None,
+                 cancel: threading.Event | None = None) -> FileResult:
     """One file, with the calling process's models (loaded on first use); never raises for
-    a bad file."""
+    a bad file (only :class:`Cancelled`, when ``cancel`` is set)."""
     options = dataclasses.replace(template, input=source, output=target)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        result = upscale(options, observer, _models_for(options))
+        result = upscale(options, observer, _models_for(options), cancel)
+    except Cancelled:
+        raise
     except VidfuseError as exc:
         return FileResult(str(source), str(target), "failed", error=str(exc))
     except Exception as exc:  # a bug or a library failure on this file: report, go on
@@ -111,9 +115,13 @@ def _share_cores(jobs: int) -> None:
 def run_batch(template: UpscaleOptions, pairs: Sequence[tuple[Path, Path]], jobs: int = 1,
               cluster: str | None = None, overwrite: bool = False,
               on_result: Callable[[FileResult], None] | None = None,
-              observer: Observer | None = None) -> list[FileResult]:
-    """Process ``pairs``; results in input order. On Ctrl-C, finished results are kept,
-    the rest are marked cancelled, and KeyboardInterrupt propagates with them attached."""
+              observer: Observer | None = None,
+              cancel: threading.Event | None = None) -> list[FileResult]:
+    """Process ``pairs``; results in input order.
+
+    Stopped by ``cancel`` (checked at every frame with ``--jobs 1``, between files
+    otherwise) or by Ctrl-C, it raises :class:`BatchInterrupted` carrying every result:
+    finished files as they ended, the rest "cancelled"."""
     # The settings are the same for every file: one that cannot work stops the batch at once.
     for target in {target.suffix.lower(): target for _, target in pairs}.values():
         check_encode_settings(template.encode, target)
@@ -130,16 +138,17 @@ def run_batch(template: UpscaleOptions, pairs: Sequence[tuple[Path, Path]], jobs
     runner = (_run_local if cluster is None else _run_ray)
     try:
         for index, result in runner(template, [(i, *pairs[i]) for i in todo], jobs, cluster,
-                                    observer):
+                                    observer, cancel):
             results[index] = result
             if on_result:
                 on_result(result)
-    except KeyboardInterrupt as stop:
+            if cancel is not None and cancel.is_set():
+                raise Cancelled("stopped on request")
+    except (KeyboardInterrupt, Cancelled) as stop:
         for index in todo:
             results.setdefault(index, FileResult(str(pairs[index][0]), str(pairs[index][1]),
                                                  "cancelled"))
-        stop.args = ([results[i] for i in range(len(pairs))],)
-        raise
+        raise BatchInterrupted([results[i] for i in range(len(pairs))]) from stop
     return [results[i] for i in range(len(pairs))]
 
 
@@ -147,10 +156,11 @@ Work = list[tuple[int, Path, Path]]
 
 
 def _run_local(template: UpscaleOptions, work: Work, jobs: int, cluster: str | None,
-               observer: Observer | None) -> Iterator[tuple[int, FileResult]]:
+               observer: Observer | None, cancel: threading.Event | None
+               ) -> Iterator[tuple[int, FileResult]]:
     if jobs <= 1:
         for index, source, target in work:
-            yield index, process_file(template, source, target, observer)
+            yield index, process_file(template, source, target, observer, cancel)
         return
     # spawn, not fork: torch and OpenCV thread pools do not survive a fork safely.
     with ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), initializer=_share_cores,
@@ -169,7 +179,8 @@ def _run_local(template: UpscaleOptions, work: Work, jobs: int, cluster: str | N
 
 
 def _run_ray(template: UpscaleOptions, work: Work, jobs: int, cluster: str | None,
-             observer: Observer | None) -> Iterator[tuple[int, FileResult]]:
+             observer: Observer | None, cancel: threading.Event | None
+             ) -> Iterator[tuple[int, FileResult]]:
     try:
         import ray
     except ImportError:

@@ -33,7 +33,7 @@ from vidfuse.api import SilentObserver, UpscaleOptions, UpscaleResult, default_o
 from vidfuse.batch import DEFAULT_PATTERNS, FileResult, plan, run_batch
 from vidfuse.dedup import DEFAULT_REPEAT_THRESHOLD, MAX_REPEATS
 from vidfuse.engines import Interpolator
-from vidfuse.errors import UsageError, VidfuseError
+from vidfuse.errors import BatchInterrupted, Cancelled, UsageError, VidfuseError
 from vidfuse.fusion import ADAPT_KEYFRAMES, DEFAULT_ADAPT_STEPS
 from vidfuse.keyframes import NAMING
 from vidfuse.pipeline import StreamCounts
@@ -147,7 +147,6 @@ class _ProgressObserver:
             self._progress.start()
 
     def advanced(self, counts: StreamCounts) -> None:
-        _check_stop()
         if self._progress is not None and self._task is not None:
             task = self._progress.tasks[0]
             elapsed = task.elapsed or 0.0
@@ -177,6 +176,8 @@ def _guarded(action: Callable[[], T], interrupted: str = _NOTHING_WRITTEN) -> T:
     """Run a command body: known errors become one line and an exit code, never a traceback."""
     try:
         return action()
+    except Cancelled:
+        _fail(interrupted, _interrupted_exit_code())
     except VidfuseError as exc:
         if _debug:
             raise
@@ -391,7 +392,7 @@ def upscale_command(
             keyframes=keyframes,
             grey=grey)
         try:
-            return upscale(options, observer)
+            return upscale(options, observer, cancel=_stop_requested)
         finally:
             observer.stop()
 
@@ -489,17 +490,16 @@ def batch_command(
 
     def finished(result: FileResult) -> None:
         progress.advance(overall)
-        if result.status != "skipped":
-            _check_stop()
         if result.status == "failed" and not quiet:
             err.print(f"[red]failed:[/] {result.file}: {result.error}", soft_wrap=True)
 
     interrupted = False
     with progress:
         try:
-            results = run_batch(template, pairs, jobs, cluster, overwrite, finished, current)
-        except KeyboardInterrupt as stop:
-            results, interrupted = stop.args[0], True
+            results = run_batch(template, pairs, jobs, cluster, overwrite, finished, current,
+                                cancel=_stop_requested)
+        except BatchInterrupted as stop:
+            results, interrupted = stop.results, True
         except VidfuseError as exc:
             _fail(str(exc), exc.exit_code)
     _print_batch_summary(results, input_dir, quiet)
@@ -525,7 +525,6 @@ class _BatchFileObserver(SilentObserver):
         self._task = self._progress.add_task(info.path.name, total=info.frame_count)
 
     def advanced(self, counts: StreamCounts) -> None:
-        _check_stop()
         if self._task is not None:
             self._progress.update(self._task, completed=counts.frames_read)
 
@@ -791,9 +790,9 @@ def _interrupted_exit_code() -> int:
 
 
 def _on_stop_signal(signum: int, frame: object) -> None:
-    """Ctrl-C and SIGTERM: remember it, then interrupt. Python drops an exception raised
-    while it runs a finaliser or weakref callback, so progress callbacks (`_check_stop`)
-    raise it again at the next frame or file.
+    """Ctrl-C and SIGTERM: set the cancel event the running command was given, then
+    interrupt. Python drops an exception raised while it runs a finaliser or weakref
+    callback; the event still stops the run at its next frame or file (``Cancelled``).
 
     A second one while that clean stop runs quits at once, as ffmpeg does: nothing is
     renamed into place, and the hidden partial file is removed by the next run to that
@@ -804,11 +803,6 @@ def _on_stop_signal(signum: int, frame: object) -> None:
     _stop_signal[0] = signal.Signals(signum)
     _stop_requested.set()
     raise KeyboardInterrupt
-
-
-def _check_stop() -> None:
-    if _stop_requested.is_set():
-        raise KeyboardInterrupt
 
 
 def main() -> None:

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from vidfuse.errors import InputError
+from vidfuse.errors import DownloadError
 
 _CHUNK = 1 << 16
 
@@ -33,10 +33,6 @@ class Expected:
 
     sha256: str
     size: int
-
-
-class DownloadError(InputError):
-    """A download failed for good (after retries, or at once when retrying cannot help)."""
 
 
 Progress = Callable[[int, int], None]  # (bytes so far, total bytes)

@@ -1,6 +1,23 @@
-"""Exceptions that carry a one-line, human-readable message and the exit code the CLI returns."""
+"""Every error vidfuse raises on purpose, each with a one-line human message and the exit
+code the CLI returns for it:
+
+    VidfuseError                 1  base; never raised itself
+    ├── UsageError               2  the command line or options are wrong
+    ├── DeviceError              2  a requested GPU is not there (never silently the CPU)
+    ├── InputError               1  the input exists but cannot be read as video
+    ├── OutputError              1  the output cannot be encoded or written
+    ├── WeightsError             1  weights are damaged or missing (an install or cache fault)
+    │   └── DownloadError        1  weights could not be fetched or failed verification
+    └── Cancelled              130  stopped on request (a ``cancel`` event was set)
+        └── BatchInterrupted   130  a batch stopped part-way; carries what finished
+"""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from vidfuse.batch import FileResult
 
 
 class VidfuseError(Exception):
@@ -27,6 +44,31 @@ class DeviceError(VidfuseError):
     """A requested compute device is not available; never silently replaced by the CPU."""
 
     exit_code = 2
+
+
+class WeightsError(VidfuseError):
+    """Weights vidfuse needs are damaged or missing: a broken install, manifest or cache,
+    not a mistake in the options."""
+
+
+class DownloadError(WeightsError):
+    """Weights could not be downloaded, or what arrived failed verification."""
+
+
+class Cancelled(VidfuseError):
+    """The run was stopped on request; outputs not finished were removed."""
+
+    exit_code = 130
+
+
+class BatchInterrupted(Cancelled):
+    """A batch was stopped part-way: ``results`` holds every file's outcome, finished ones
+    as they ended and the rest "cancelled"."""
+
+    def __init__(self, results: list[FileResult]) -> None:
+        done = sum(r.status == "done" for r in results)
+        super().__init__(f"interrupted after {done} of {len(results)} file(s)")
+        self.results = results
 
 
 def ffmpeg_reason(exc: BaseException) -> str:

@@ -21,7 +21,7 @@ from importlib import resources
 from pathlib import Path
 
 from vidfuse.download import Expected, Progress, fetch, sha256
-from vidfuse.errors import UsageError
+from vidfuse.errors import UsageError, WeightsError
 
 LOCAL_MANIFEST = "local-manifest.json"
 TASKS = ("interp", "colour")
@@ -75,7 +75,7 @@ def _read(path: Path, origin: str) -> dict[str, WeightSet]:
         entries = json.loads(path.read_text())["weights"]
         return {e["name"]: WeightSet(**{**e, "origin": origin}) for e in entries}
     except (ValueError, KeyError, TypeError) as exc:
-        raise UsageError(f"weights manifest {path} is malformed: {exc}") from None
+        raise WeightsError(f"weights manifest {path} is malformed: {exc}") from None
 
 
 def lookup(name: str) -> WeightSet:
@@ -98,8 +98,8 @@ def download(weights: WeightSet, force: bool = False,
     if weights.shipped:
         path = installed_path(weights)
         if path is None:
-            raise UsageError(f"shipped weights {weights.file} are missing from the package: "
-                             "reinstall vidfuse")
+            raise WeightsError(f"shipped weights {weights.file} are missing from the package: "
+                               "reinstall vidfuse")
         return path
     target = cache_dir() / weights.file
     if target.exists() and not force:
