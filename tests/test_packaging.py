@@ -10,17 +10,19 @@ from pathlib import Path
 
 import pytest
 
-from vidfuse.weights import NETWORKS, load_network, sha256, shipped_path
+from vidfuse.weights import DEFAULTS, hub
+from vidfuse.weights.download import sha256
+from vidfuse.weights.networks import NETWORKS, load_network
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.parametrize("task", sorted(NETWORKS))
 def test_shipped_weights_match_their_model_card(task: str) -> None:
-    path = shipped_path(NETWORKS[task][1])
+    path = hub.resolve(None, task)
     card = json.loads(path.with_suffix(".json").read_text())
     assert card["sha256"] == sha256(path) and card["size_bytes"] == path.stat().st_size
-    assert card["architecture"] == NETWORKS[task][0].__name__
+    assert card["architecture"] == NETWORKS[task].__name__
     assert card["training_data"] and card["validation"]
     load_network(task)
 
@@ -32,17 +34,15 @@ def test_wheel_contains_weights_and_cards(tmp_path: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     for module in (ROOT / "vidfuse").rglob("*.py"):
         assert module.relative_to(ROOT).as_posix() in names, f"{module.name} missing from the wheel"
-    for _, name in NETWORKS.values():
+    for name in DEFAULTS.values():
         assert f"vidfuse/models/{name}.safetensors" in names
         assert f"vidfuse/models/{name}.json" in names
     assert "vidfuse/models/manifest.json" in names
 
 
 def test_package_manifest_lists_every_shipped_file_with_its_checksum() -> None:
-    from vidfuse import hub
-
     shipped = {name: entry for name, entry in hub.known().items() if entry.shipped}
-    assert {default for _, default in NETWORKS.values()} <= set(shipped)
+    assert set(DEFAULTS.values()) <= set(shipped)
     for entry in shipped.values():
         path = hub.installed_path(entry)
         assert path is not None and sha256(path) == entry.sha256
@@ -70,5 +70,5 @@ def test_the_classical_path_never_imports_torch(lossless_clip: Path, tmp_path: P
 def test_help_names_the_weights_each_learned_model_loads() -> None:
     from vidfuse import colourisers, engines
 
-    assert f"'{NETWORKS['interp'][1]}'" in engines.available()["convlstm"]
-    assert f"'{NETWORKS['colour'][1]}'" in colourisers.available()["ae"]
+    assert f"'{DEFAULTS['interp']}'" in engines.available()["convlstm"]
+    assert f"'{DEFAULTS['colour']}'" in colourisers.available()["ae"]

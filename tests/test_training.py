@@ -28,7 +28,7 @@ from vidfuse.train.interp_data import cut_samples
 from vidfuse.train.tasks import TASKS
 from vidfuse.train.trainer import TrainConfig, train
 from vidfuse.video.colour import frame_to_picture
-from vidfuse.weights import export_checkpoint, load_network
+from vidfuse.weights.networks import export_checkpoint, load_network
 
 
 def pictures(count: int, height: int, width: int, step: tuple[int, int] = (3, 1)) -> list[Picture]:

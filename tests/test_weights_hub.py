@@ -17,10 +17,9 @@ import torch
 from clips import moving_frames, write_clip
 from test_cli import assert_one_line_error, run_cli
 
-from vidfuse import hub
-from vidfuse.download import Expected, fetch, sha256
 from vidfuse.errors import DownloadError
-from vidfuse.weights import NETWORKS, shipped_path
+from vidfuse.weights import hub
+from vidfuse.weights.download import Expected, fetch, sha256
 
 
 class Server:
@@ -81,7 +80,7 @@ class Server:
 def server(tmp_path: Path) -> Iterator[Server]:
     root = tmp_path / "served"
     root.mkdir()
-    shutil.copyfile(shipped_path(NETWORKS["interp"][1]), root / "extra.safetensors")
+    shutil.copyfile(hub.resolve(None, "interp"), root / "extra.safetensors")
     running = Server(root)
     yield running
     running.httpd.shutdown()
@@ -232,7 +231,7 @@ def test_pickle_weights_are_refused(tmp_path: Path) -> None:
 
 def test_trained_weights_register_and_load_by_name(cache: Path, tmp_path: Path) -> None:
     mine = tmp_path / "mine.safetensors"
-    shutil.copyfile(shipped_path(NETWORKS["colour"][1]), mine)
+    shutil.copyfile(hub.resolve(None, "colour"), mine)
     code, output = run_cli("weights", "register", "my-colour", mine, "--task", "interp")
     assert code == 2
     assert_one_line_error(output, "RecurrentFlowRefiner")  # wrong network for the task
@@ -257,3 +256,13 @@ def test_a_broken_manifest_is_a_weights_fault_not_a_usage_error(
     code, output = run_cli("weights", "list")
     assert code == 1
     assert_one_line_error(output, "is malformed")
+
+
+def test_resolve_refuses_a_file_that_no_longer_matches_its_manifest(cache: Path) -> None:
+    from vidfuse.errors import WeightsError
+
+    path = hub.resolve("extra", "interp")  # downloaded and verified
+    assert hub.resolve(None, "interp").name == "interp-convlstm.safetensors"
+    path.write_bytes(path.read_bytes()[:-10] + b"0123456789")  # same size, other bytes
+    with pytest.raises(WeightsError, match="does not match its manifest"):
+        hub.resolve("extra", "interp")

@@ -27,7 +27,6 @@ from vidfuse.dedup import (
 from vidfuse.engines import Interpolator, build_engine
 from vidfuse.errors import Cancelled, UsageError
 from vidfuse.fusion import DEFAULT_ADAPT_STEPS, FusionCounts, check_input, colourise_stream
-from vidfuse.hub import resolve
 from vidfuse.keyframes import EveryNthKeyframe, ImageKeyframes, KeyframeSource, ReferenceKeyframes
 from vidfuse.picture import Picture
 from vidfuse.pipeline import StreamCounts, convert_frame_rate
@@ -47,6 +46,7 @@ from vidfuse.video.writer import (
     check_encode_settings,
     output_kind,
 )
+from vidfuse.weights import resolve
 
 if TYPE_CHECKING:
     from vidfuse.adapt import AdaptReport

@@ -681,7 +681,7 @@ app.add_typer(weights_app, name="weights")
 def weights_list() -> None:
     """Known weight sets: shipped, downloadable and registered, and whether each is here
     (`vidfuse weights path NAME` prints the file; the cache is shown below the table)."""
-    from vidfuse import hub
+    from vidfuse.weights import hub
 
     table = Table()
     for column in ("name", "task", "size", "installed", "where", "licence"):
@@ -704,7 +704,7 @@ def weights_download(
         = False,
 ) -> None:
     """Download into the cache with a progress bar, resuming, verified by sha256 and size."""
-    from vidfuse import hub
+    from vidfuse.weights import hub
 
     def run() -> Path:
         entry = hub.lookup(name)
@@ -720,7 +720,7 @@ def weights_download(
 @weights_app.command("verify")
 def weights_verify() -> None:
     """Re-hash every installed weight file; exit code 1 if any does not match."""
-    from vidfuse import hub
+    from vidfuse.weights import hub
 
     results = _guarded(hub.verify)
     for name, ok in results.items():
@@ -734,7 +734,7 @@ def weights_verify() -> None:
 @weights_app.command("path")
 def weights_path(name: Annotated[str, typer.Argument(show_default=False)]) -> None:
     """Print where the weights called NAME are (exit 1 if not installed)."""
-    from vidfuse import hub
+    from vidfuse.weights import hub
 
     path = _guarded(lambda: hub.installed_path(hub.lookup(name)))
     if path is None:
@@ -745,7 +745,7 @@ def weights_path(name: Annotated[str, typer.Argument(show_default=False)]) -> No
 @weights_app.command("remove")
 def weights_remove(name: Annotated[str, typer.Argument(show_default=False)]) -> None:
     """Delete downloaded or registered weights from the cache (shipped ones stay)."""
-    from vidfuse import hub
+    from vidfuse.weights import hub
 
     err.print(f"removed {_guarded(lambda: hub.remove(name))}")
 
@@ -760,7 +760,7 @@ def weights_register(
     task: Annotated[str, typer.Option(help="interp or colour.")] = "interp",
 ) -> None:
     """Add your own trained weights to the local manifest, with their sha256."""
-    from vidfuse import hub
+    from vidfuse.weights import hub
 
     entry = _guarded(lambda: hub.register(name, file, task))
     err.print(f"registered {entry.name} ({entry.task}, sha256 {entry.sha256[:12]}…): use "

@@ -18,7 +18,7 @@ from vidfuse.colourisers.alignment import (
 from vidfuse.nets.interpolator import net_divisor
 from vidfuse.nets.tensors import image_array, image_tensor
 from vidfuse.picture import Picture
-from vidfuse.weights import load_network
+from vidfuse.weights.networks import load_network
 
 
 class AutoencoderColouriser:

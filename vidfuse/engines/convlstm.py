@@ -31,7 +31,7 @@ from vidfuse.nets.interpolator import PairContext, net_divisor
 from vidfuse.nets.tensors import image_array, image_tensor
 from vidfuse.picture import Picture
 from vidfuse.render import WarpRenderer
-from vidfuse.weights import load_network
+from vidfuse.weights.networks import load_network
 
 # The network was trained at about 320 pixels across (NET_WIDTH) but runs at about 160: its
 # corrections are smooth, and at 720p this halves the engine's time (49.5 -> 23.5 ms a

@@ -71,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                           checkpoint_every=args.checkpoint_every, val_every=args.val_every,
                           resume=args.resume, threads=args.threads, device=args.device))
     else:
-        from vidfuse.weights import export_checkpoint
+        from vidfuse.weights.networks import export_checkpoint
 
         export_checkpoint(args.task, args.checkpoint, args.out)
         print(f"wrote {args.out}")

@@ -1,14 +1,14 @@
-"""Loading and exporting network weights: safetensors only, never pickle.
+"""The networks behind the learned models, and their weights in and out: safetensors only,
+never pickle.
 
 Shipped weights live in the package `vidfuse.models` (the repository's `models/` folder), so
-they are found after a plain `pip install .` and need no network. Each has a JSON model card
-beside it.
+they are found after a plain `pip install .` and need no network; :func:`resolve` finds
+every file. Each has a JSON model card beside it.
 """
 
 from __future__ import annotations
 
 import json
-from importlib import resources
 from pathlib import Path
 
 import torch
@@ -16,31 +16,24 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from vidfuse.download import sha256
 from vidfuse.errors import UsageError
 from vidfuse.nets.colouriser import KeyframeColourNet
 from vidfuse.nets.interpolator import RecurrentFlowRefiner
+from vidfuse.weights.download import sha256
+from vidfuse.weights.hub import resolve
 
-# task -> (network class, default shipped weights)
-NETWORKS: dict[str, tuple[type[nn.Module], str]] = {
-    "interp": (RecurrentFlowRefiner, "interp-convlstm"),
-    "colour": (KeyframeColourNet, "colour-ae"),
+# task -> the network class its weights are for
+NETWORKS: dict[str, type[nn.Module]] = {
+    "interp": RecurrentFlowRefiner,
+    "colour": KeyframeColourNet,
 }
 
 
-def shipped_path(name: str) -> Path:
-    """Where the package keeps the shipped weights called ``name``."""
-    return Path(str(resources.files("vidfuse.models") / f"{name}.safetensors"))
-
-
 def load_network(task: str, source: str | Path | None = None) -> nn.Module:
-    """A ready (eval-mode) network for ``task`` from a shipped name or a local file."""
-    network, default = NETWORKS[task]
-    path = Path(source or default)
-    if not path.suffix:
-        path = shipped_path(path.name)
-    if not path.is_file():
-        raise UsageError(f"weights not found: {path}")
+    """A ready (eval-mode) network for ``task`` from weights named or given as a file
+    (None: the shipped default), found by :func:`resolve`."""
+    network = NETWORKS[task]
+    path = resolve(source, task)
     try:
         state = load_file(str(path))
     except (SafetensorError, OSError, ValueError) as exc:
@@ -61,7 +54,7 @@ def export_checkpoint(task: str, checkpoint: Path, out: Path) -> None:
     The card records the architecture, size, steps, sha256 and, when the run directory has
     them, the training configuration and the data manifest of the bank it trained on.
     """
-    network, _ = NETWORKS[task]
+    network = NETWORKS[task]
     saved = torch.load(checkpoint, weights_only=True)
     state = {k: v.contiguous() for k, v in saved["model"].items()}
     save_file(state, str(out), metadata={"architecture": network.__name__,

@@ -20,11 +20,13 @@ from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from vidfuse.download import Expected, Progress, fetch, sha256
 from vidfuse.errors import UsageError, WeightsError
+from vidfuse.weights.download import Expected, Progress, fetch, sha256
 
 LOCAL_MANIFEST = "local-manifest.json"
 TASKS = ("interp", "colour")
+# The shipped set each learned model loads unless told otherwise.
+DEFAULTS = {"interp": "interp-convlstm", "colour": "colour-ae"}
 
 
 @dataclass(frozen=True)
@@ -119,18 +121,25 @@ def download(weights: WeightSet, force: bool = False,
     return fetch(url, target, weights.expected, progress=progress)
 
 
-def resolve(spec: str, task: str) -> Path:
-    """``--weights NAME|PATH`` -> a local file for ``task`` (downloaded if missing, unless
-    VIDFUSE_OFFLINE forbids it)."""
+def resolve(spec: str | Path | None, task: str) -> Path:
+    """The file to load for ``task``: ``spec`` is a name from the manifests (None: the
+    shipped default), fetched if missing unless VIDFUSE_OFFLINE forbids it and checked
+    against its manifest's size and sha256, or a path to a file of your own."""
+    spec = spec if spec is not None else DEFAULTS[task]
     path = Path(spec)
-    if path.suffix or path.exists():
+    if isinstance(spec, Path) or path.suffix or path.exists():
         if not path.is_file():
             raise UsageError(f"weights file not found: {path}")
         return path
-    weights = lookup(spec)
+    weights = lookup(str(spec))
     if weights.task != task:
         raise UsageError(f"weights '{spec}' are for the {weights.task} network, not {task}")
-    return installed_path(weights) or download(weights)
+    found = installed_path(weights) or download(weights)
+    if found.stat().st_size != weights.size or sha256(found) != weights.sha256:
+        fix = ("reinstall vidfuse" if weights.shipped
+               else f"vidfuse weights download {weights.name} --force")
+        raise WeightsError(f"{found} does not match its manifest (size or sha256): {fix}")
+    return found
 
 
 def verify() -> dict[str, bool | None]:
@@ -157,7 +166,7 @@ def remove(name: str) -> Path:
 def register(name: str, weights_file: Path, task: str, licence: str = "MIT") -> WeightSet:
     """Add a trained model (its safetensors file, and the model card beside it if any) to
     the local manifest, so ``--weights NAME`` finds it."""
-    from vidfuse.weights import load_network  # checks the architecture; imports torch
+    from vidfuse.weights.networks import load_network  # checks the architecture; torch
 
     if task not in TASKS:
         raise UsageError(f"--task must be one of {', '.join(TASKS)}")
