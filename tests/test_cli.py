@@ -238,7 +238,7 @@ def test_a_second_ctrl_c_stops_at_once_and_the_next_run_clears_its_leftovers(
         lossless_clip: Path, tmp_path: Path) -> None:
     script = ("import os, signal, time\n"
               "from vidfuse import cli\n"
-              "signal.signal(signal.SIGINT, cli._on_stop_signal)\n"
+              "signal.signal(signal.SIGINT, cli.on_stop_signal)\n"
               "try:\n"
               "    os.kill(os.getpid(), signal.SIGINT)\n"
               "    time.sleep(5)\n"
@@ -277,16 +277,16 @@ def test_progress_bar_on_a_terminal(lossless_clip: Path, tmp_path: Path,
 
     from rich.console import Console
 
-    import vidfuse.cli
+    from vidfuse.cli import upscale
 
     screen = io.StringIO()
-    monkeypatch.setattr(vidfuse.cli, "err", Console(file=screen, force_terminal=True, width=120))
+    monkeypatch.setattr(upscale, "err", Console(file=screen, force_terminal=True, width=120))
     code, _ = run_cli("upscale", lossless_clip, "--out", tmp_path / "o.mp4")
     assert code == 0
     text = screen.getvalue()
     assert "12/12" in text and "fps" in text and "done:" in text
     quiet = io.StringIO()
-    monkeypatch.setattr(vidfuse.cli, "err", Console(file=quiet, force_terminal=True))
+    monkeypatch.setattr(upscale, "err", Console(file=quiet, force_terminal=True))
     assert run_cli("upscale", lossless_clip, "--out", tmp_path / "q.mp4", "--quiet")[0] == 0
     assert quiet.getvalue() == ""
 

@@ -1,0 +1,224 @@
+"""`vidfuse upscale`: one video (or image folder, or pipe) in, one out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from vidfuse.api import UpscaleResult, default_output, upscale
+from vidfuse.cli._app import NOTHING_WRITTEN, err, guarded, parse_fraction, stop_requested
+from vidfuse.cli._options import (
+    COLOUR_PANEL,
+    Adapt,
+    Codec,
+    ColouriserName,
+    ColourWeights,
+    Crf,
+    Dedup,
+    DedupThreshold,
+    Device,
+    Duration,
+    EncoderOpt,
+    Engine,
+    Factor,
+    Fps,
+    KeyframeEvery,
+    NoAudio,
+    PixFmt,
+    Preset,
+    Quiet,
+    SceneThreshold,
+    Slowmo,
+    Start,
+    Weights,
+    upscale_options,
+)
+from vidfuse.dedup import DEFAULT_REPEAT_THRESHOLD
+from vidfuse.engines import Interpolator
+from vidfuse.keyframes import NAMING
+from vidfuse.pipeline import StreamCounts
+from vidfuse.scene import DEFAULT_SCENE_THRESHOLD
+from vidfuse.video.pipes import is_pipe
+from vidfuse.video.reader import SourceInfo
+
+
+class _ProgressObserver:
+    """Draws a rich progress bar on a terminal and prints warnings as they come."""
+
+    def __init__(self, quiet: bool) -> None:
+        self._quiet = quiet
+        self._progress: Progress | None = None
+        self._task: TaskID | None = None
+        self._adapt_task: TaskID | None = None
+
+    def started(self, info: SourceInfo, engine: Interpolator) -> None:
+        if self._quiet:
+            return
+        err.print(f"[bold]{info.path.name}[/]: {info.width}x{info.height} "
+                  f"{float(info.frame_rate):.3f} fps, engine [cyan]{engine.name}[/] "
+                  f"on [cyan]{engine.device}[/]")
+        if err.is_terminal:
+            self._progress = Progress(
+                TextColumn("[progress.description]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[fps]:>6.1f} fps"),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                console=err,
+                transient=True,
+            )
+            self._task = self._progress.add_task("frames", total=info.frame_count, fps=0.0)
+            self._progress.start()
+
+    def advanced(self, counts: StreamCounts) -> None:
+        if self._progress is not None and self._task is not None:
+            task = self._progress.tasks[0]
+            elapsed = task.elapsed or 0.0
+            self._progress.update(self._task, completed=counts.frames_read,
+                                  fps=counts.frames_read / elapsed if elapsed else 0.0)
+
+    def warning(self, message: str) -> None:
+        err.print(f"[yellow]warning:[/] {message}")
+
+    def adapting(self, done: int, total: int) -> None:
+        if self._progress is None:
+            return
+        if self._adapt_task is None:
+            self._adapt_task = self._progress.add_task("adapting colouriser", total=total,
+                                                       fps=0.0)
+        self._progress.update(self._adapt_task, completed=done)
+
+    def stop(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+
+def upscale_command(
+    input: Annotated[Path, typer.Argument(
+        help="Video file, a directory of images (png/jpg/tif, natural order), or - for "
+             "standard input (Matroska or MPEG-TS from a pipe).",
+        show_default=False)],
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o",
+        help="Output .mp4/.mkv/.mov/.webm, a directory path for numbered PNG frames, or - "
+             "for standard output (Matroska) (default: beside the input, clip.mp4 -> "
+             "clip_x2.mp4 or clip_60fps.mp4).",
+        show_default=False)] = None,
+    factor: Factor = 2,
+    fps: Fps = None,
+    slowmo: Slowmo = False,
+    start: Start = None,
+    duration: Duration = None,
+    engine: Engine = "auto",
+    scene_threshold: SceneThreshold = DEFAULT_SCENE_THRESHOLD,
+    dedup: Dedup = False,
+    dedup_threshold: DedupThreshold = DEFAULT_REPEAT_THRESHOLD,
+    codec: Codec = None,
+    crf: Crf = None,
+    preset: Preset = None,
+    pix_fmt: PixFmt = None,
+    encoder_opt: EncoderOpt = None,
+    no_audio: NoAudio = False,
+    input_fps: Annotated[str | None, typer.Option(
+        help="Frame rate of an image-directory input (default 25).",
+        show_default=False)] = None,
+    reference: Annotated[Path | None, typer.Option(
+        help="Fusion: colour video of the same scene (any rate and size, same aspect); its "
+             "frames colour the grey frames they match in time (within half a frame).",
+        rich_help_panel=COLOUR_PANEL, show_default=False)] = None,
+    reference_offset: Annotated[str, typer.Option(
+        help="Seconds to add to the reference's timestamps when its clock differs, or auto: "
+             "found by matching when things move in both videos (first minute, within 30 s "
+             "either way).", rich_help_panel=COLOUR_PANEL)] = "0",
+    keyframes: Annotated[Path | None, typer.Option(
+        help=f"Fusion: directory of colour images, each named by {NAMING}.",
+        rich_help_panel=COLOUR_PANEL, show_default=False)] = None,
+    keyframe_every: KeyframeEvery = None,
+    grey: Annotated[bool, typer.Option(
+        "--grey", help="Treat the input as greyscale even if it carries colour (it is "
+                       "detected otherwise).", rich_help_panel=COLOUR_PANEL)] = False,
+    colouriser: ColouriserName = "auto",
+    adapt: Adapt = None,
+    weights: Weights = None,
+    colour_weights: ColourWeights = None,
+    device: Device = "auto",
+    overwrite: Annotated[bool, typer.Option(
+        "--overwrite", help="Replace OUT if it exists.")] = False,
+    quiet: Quiet = False,
+) -> None:
+    """Raise a video's frame rate (and colour a grey one from a few colour keyframes).
+
+    Every input frame is kept; new ones are interpolated between them.
+
+    Examples:
+
+      vidfuse upscale clip.mp4                               # 2x: clip_x2.mp4
+
+      vidfuse upscale clip.mp4 --out smooth.mp4              # 2x, named
+
+      vidfuse upscale clip.mp4 --out clip60.mp4 --fps 60     # any target rate
+
+      vidfuse upscale clip.mp4 --factor 4 --slowmo           # 4x slow motion
+
+      vidfuse upscale film.mkv --start 12:30 --duration 5    # a 5 s preview
+
+      vidfuse upscale anime.mkv --dedup                      # smooth held drawings
+
+      vidfuse upscale shots/ --input-fps 24 --out frames/    # images in, PNGs out
+
+      ffmpeg -i in.mov -f matroska - | vidfuse upscale - --out - | mpv -   # pipes
+
+      vidfuse upscale grey.mp4 --reference colour.mp4 --out out.mp4   # colour + 2x
+
+      vidfuse upscale grey.mp4 --keyframes keys/ --out out.mp4        # hand-coloured keys
+
+    Audio and subtitles are copied, colour tags kept. The output appears only when complete.
+    """
+    observer = _ProgressObserver(quiet)
+
+    def run() -> UpscaleResult:
+        target = out or default_output(input, factor, parse_fraction(fps, "--fps") if fps else None,
+                                       slowmo)
+        options = upscale_options(
+            input, target, fps=fps, start=start, duration=duration, codec=codec, crf=crf,
+            preset=preset, pix_fmt=pix_fmt, encoder_opt=encoder_opt, no_audio=no_audio,
+            input_fps=input_fps, reference_offset=reference_offset, factor=factor,
+            slowmo=slowmo, engine=engine, scene_threshold=scene_threshold, dedup=dedup,
+            dedup_threshold=dedup_threshold, keyframe_every=keyframe_every,
+            colouriser=colouriser, adapt=adapt, weights=weights,
+            colour_weights=colour_weights, device=device, overwrite=overwrite,
+            reference=reference, keyframes=keyframes, grey=grey)
+        try:
+            return upscale(options, observer, cancel=stop_requested)
+        finally:
+            observer.stop()
+
+    result = guarded(run, "interrupted; the video on standard output ends early"
+                      if out is not None and is_pipe(out) else NOTHING_WRITTEN)
+    if not quiet:
+        err.print(
+            f"[green]done:[/] {result.frames_in} -> {result.frames_out} frames "
+            f"({result.interpolated} interpolated, {result.scene_cuts} scene cuts"
+            + (f", {result.repeats} repeats dropped" if result.repeats else "") + ") in "
+            f"{result.seconds:.1f} s, {result.input_fps:.1f} input fps -> {result.output}"
+        )
+        if result.synced:
+            err.print(f"reference offset found: {result.synced.offset:+.3f} s (match "
+                      f"{result.synced.match:.2f})")
+        if result.keyframes:
+            err.print(f"colour: {result.keyframes} keyframes, {result.colourised} frames "
+                      f"colourised by {result.colouriser}"
+                      + (f"; {result.adapted.describe()}" if result.adapted else ""))
+
