@@ -316,3 +316,19 @@ def test_encoder_libraries_are_silent_unless_debug(lossless_clip: Path, tmp_path
 
     assert banner not in stderr()
     assert banner in stderr("--debug")
+
+
+@pytest.mark.parametrize("command", [["upscale"], ["batch"], ["eval"], ["info"],
+                                     ["weights", "download"], ["train", "interp"]])
+def test_help_reads_cleanly_at_80_columns(command: list[str]) -> None:
+    result = runner.invoke(app, [*command, "--help"], terminal_width=80)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    usage = next(line for line in lines if "Usage:" in line)
+    assert usage.split("[OPTIONS]")[-1].strip() == usage.split("[OPTIONS]")[-1].strip().upper()
+    # Flags take no value: only Typer's own --help still shows a type after it.
+    assert [line for line in lines if "<bool>" in line and "--help" not in line] == []
+    assert "list[str]" not in result.output
+    # An example is one line: what follows it is never a wrapped tail of a comment.
+    examples = [i for i, line in enumerate(lines) if line.strip().startswith("vidfuse ")]
+    assert all(lines[i + 1].strip() == "" for i in examples if i + 1 < len(lines))

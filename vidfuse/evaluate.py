@@ -26,6 +26,7 @@ import numpy as np
 from vidfuse.baselines import minterpolate
 from vidfuse.colourisers import build_colouriser
 from vidfuse.engines import build_engine
+from vidfuse.errors import UsageError
 from vidfuse.fusion import DEFAULT_ADAPT_STEPS, FusionCounts, colourise_stream
 from vidfuse.keyframes import EveryNthKeyframe
 from vidfuse.metrics import psnr, ssim
@@ -178,3 +179,55 @@ def chroma_stability(made: Sequence[Picture], truth: Sequence[Picture]) -> float
             total += float(change[static].sum())
             pixels += int(static.sum())
     return total / max(pixels, 1)
+
+
+@dataclass(frozen=True)
+class EvalReport:
+    """What `vidfuse eval` measures on one clip: every method of each kind, and the whole
+    pipeline, in one run."""
+
+    clip: str
+    frames: int
+    keyframe_every: int
+    factor: int
+    colouriser: str  # the fusion row's (resolved from "auto")
+    engine: str
+    colour: dict[str, Score]  # "truth" holds the clip's own stability
+    time: dict[str, Score]
+    fusion: Score
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-ready: infinities (the truth's PSNR) become None."""
+        def plain(value: object) -> object:
+            if isinstance(value, dict):
+                return {k: plain(v) for k, v in value.items()}
+            if isinstance(value, float) and value == float("inf"):
+                return None
+            return value
+
+        return {k: plain(v) for k, v in asdict(self).items()}
+
+
+def evaluate(path: Path, keyframe_every: int = 8, factor: int = 2, frames: int = 97,
+             engine: str = "auto", colouriser: str = "auto", device: str = "cpu"
+             ) -> EvalReport:
+    """Hide colour (all but every ``keyframe_every``-th frame's) and frames (all but every
+    ``factor``-th) of the first ``frames`` of a colour clip, rebuild them with every method
+    and the pipeline, and score each against the truth."""
+    from vidfuse.colourisers import COLOURISERS
+    from vidfuse.engines import AUTO_ENGINE, ENGINES
+
+    if keyframe_every < 2 or factor < 2 or frames < 2 * factor:
+        raise UsageError("--keyframe-every and --factor must be 2 or more, and --frames at "
+                         "least twice --factor")
+    clip = Clip.load(path, frames)
+    chosen_colour = COLOURISERS.resolve(colouriser)
+    colour_names = list(dict.fromkeys(["nearest", "flow", "ae", chosen_colour]))
+    time_names = list(dict.fromkeys(["blend", "flow", AUTO_ENGINE, "convlstm",
+                                     *([] if engine == "auto" else [engine])]))
+    return EvalReport(
+        clip=str(path), frames=len(clip.pictures), keyframe_every=keyframe_every,
+        factor=factor, colouriser=chosen_colour, engine=ENGINES.resolve(engine),
+        colour=evaluate_colour(clip, colour_names, keyframe_every, device),
+        time=evaluate_time(clip, time_names, factor, device),
+        fusion=evaluate_fusion(clip, colouriser, engine, keyframe_every, factor, device))

@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Annotated, NoReturn, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -28,6 +28,11 @@ app = typer.Typer(
 err = Console(stderr=True, highlight=False)
 out = Console(highlight=False)
 T = TypeVar("T")
+
+
+def flag(*names: str, **settings: Any) -> Any:
+    """A boolean option: present or not, so its help shows no value type."""
+    return typer.Option(*names, metavar="", **settings)
 
 
 @dataclass
@@ -64,10 +69,10 @@ def _version(wanted: bool) -> None:
 
 @app.callback()
 def _main(
-    debug: Annotated[bool, typer.Option(
+    debug: Annotated[bool, flag(
         "--debug", help="Show full tracebacks on errors, and the encoder library's own "
                         "messages.")] = False,
-    version: Annotated[bool, typer.Option(
+    version: Annotated[bool, flag(
         "--version", callback=_version, is_eager=True,
         help="Show the versions of vidfuse and of the libraries it runs on.")] = False,
 ) -> None:

@@ -9,7 +9,7 @@ import typer
 
 from vidfuse import colourisers, engines
 from vidfuse.api import UpscaleOptions
-from vidfuse.cli._app import parse_fraction, parse_key_values, parse_offset, state
+from vidfuse.cli._app import flag, parse_fraction, parse_key_values, parse_offset, state
 from vidfuse.dedup import MAX_REPEATS
 from vidfuse.fusion import ADAPT_KEYFRAMES, DEFAULT_ADAPT_STEPS
 from vidfuse.video.span import Span, parse_seconds
@@ -28,7 +28,7 @@ Engine = Annotated[str, typer.Option(
 SceneThreshold = Annotated[float, typer.Option(
     help="Scene-cut sensitivity (lower = more cuts; 0 disables). Frames across a cut are "
          "repeated, not morphed.")]
-Slowmo = Annotated[bool, typer.Option(
+Slowmo = Annotated[bool, flag(
     "--slowmo", help="Slow motion: keep the frame rate and play --factor times longer "
                      "(audio and subtitles are dropped).")]
 Start = Annotated[str | None, typer.Option(
@@ -37,7 +37,7 @@ Start = Annotated[str | None, typer.Option(
     show_default=False)]
 Duration = Annotated[str | None, typer.Option(
     help="Process only this long (seconds, or [HH:]MM:SS[.ms]).", show_default=False)]
-Dedup = Annotated[bool, typer.Option(
+Dedup = Annotated[bool, flag(
     "--dedup", help=f"Drop frames that repeat the one before (animation on twos or threes, "
                     f"24 fps film padded to 30) and interpolate across them, so motion no "
                     f"longer stutters. Holds longer than {MAX_REPEATS + 1} frames stay still.")]
@@ -58,8 +58,9 @@ PixFmt = Annotated[str | None, typer.Option(
     help="Output pixel format (default: yuv420p, or yuv420p10le for >8-bit input).",
     show_default=False)]
 EncoderOpt = Annotated[list[str] | None, typer.Option(
-    help="Extra encoder option key=value, repeatable (e.g. tune=film).", show_default=False)]
-NoAudio = Annotated[bool, typer.Option(
+    metavar="KEY=VALUE", help="Extra encoder option key=value, repeatable (e.g. tune=film).",
+    show_default=False)]
+NoAudio = Annotated[bool, flag(
     "--no-audio", help="Drop audio, subtitles and attachments (fonts).")]
 KeyframeEvery = Annotated[int | None, typer.Option(
     help="Fusion, simulated from a colour video: keep the colour of every N-th frame, "
@@ -81,7 +82,7 @@ ColourWeights = Annotated[str | None, typer.Option(
     show_default=False)]
 Device = Annotated[str, typer.Option(
     help="auto, cpu, cuda or cuda:N. A missing GPU is an error, not a CPU fallback.")]
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")]
+Quiet = Annotated[bool, flag("--quiet", "-q", help="No progress bar or summary.")]
 
 
 def upscale_options(input: Path, out: Path, *, fps: str | None, start: str | None,

@@ -20,7 +20,7 @@ from rich.table import Table
 
 from vidfuse.api import SilentObserver
 from vidfuse.batch import DEFAULT_PATTERNS, FileResult, plan, run_batch
-from vidfuse.cli._app import err, fail, guarded, interrupted_exit_code, out, stop_requested
+from vidfuse.cli._app import err, fail, flag, guarded, interrupted_exit_code, out, stop_requested
 from vidfuse.cli._options import (
     Adapt,
     Codec,
@@ -55,14 +55,15 @@ from vidfuse.video.reader import SourceInfo
 
 
 def batch_command(
-    input_dir: Annotated[Path, typer.Argument(help="Folder of videos.", show_default=False)],
+    input_dir: Annotated[Path, typer.Argument(metavar="INPUT_DIR", help="Folder of videos.",
+                                              show_default=False)],
     out: Annotated[Path, typer.Option(
         "--out", "-o", help="Output folder; the input's subfolders are mirrored in it.",
         show_default=False)],
     pattern: Annotated[list[str] | None, typer.Option(
-        help="File name glob, repeatable (default: common video extensions).",
+        metavar="GLOB", help="File name glob, repeatable (default: common video extensions).",
         show_default=False)] = None,
-    recursive: Annotated[bool, typer.Option(
+    recursive: Annotated[bool, flag(
         "--recursive", "-r", help="Also look in subfolders.")] = False,
     ext: Annotated[str | None, typer.Option(
         help="Output container for every file (default: the input's where vidfuse writes it, "
@@ -96,7 +97,7 @@ def batch_command(
     weights: Weights = None,
     colour_weights: ColourWeights = None,
     device: Device = "auto",
-    overwrite: Annotated[bool, typer.Option(
+    overwrite: Annotated[bool, flag(
         "--overwrite", help="Redo files whose output already exists.")] = False,
     quiet: Quiet = False,
 ) -> None:

@@ -9,14 +9,14 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from vidfuse.cli._app import guarded, out
+from vidfuse.cli._app import flag, guarded, out
 from vidfuse.video.probe import probe
 
 
 def info_command(
-    input: Annotated[Path, typer.Argument(help="Video file or image directory.",
+    input: Annotated[Path, typer.Argument(metavar="INPUT", help="Video file or image directory.",
                                           show_default=False)],
-    as_json: Annotated[bool, typer.Option("--json", help="Print the facts as JSON, for "
+    as_json: Annotated[bool, flag("--json", help="Print the facts as JSON, for "
                                                          "scripts.")] = False,
 ) -> None:
     """Show streams, size, frame rate (and whether it varies), frame count, colour and audio."""

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from vidfuse.cli._app import guarded
+from vidfuse.cli._app import flag, guarded
 from vidfuse.cli._app import out as console
 from vidfuse.errors import UsageError
 from vidfuse.weights import TASKS
@@ -33,7 +33,7 @@ def _add_task(task: str) -> None:
         data: Annotated[Path, typer.Option(
             help="Where `python benchmarks/datasets.py` put the clips.", show_default=False)],
         bank: Annotated[Path, typer.Option(help="The .npz to write.", show_default=False)],
-        validation: Annotated[bool, typer.Option(
+        validation: Annotated[bool, flag(
             "--validation", help="Cut from the validation clips instead.")] = False,
         scale: Annotated[float, typer.Option(help="Multiply every sample count.")] = 1.0,
         seed: int = 0,
@@ -69,7 +69,7 @@ def _add_task(task: str) -> None:
         seed: int = 0,
         checkpoint_every: int = 200,
         val_every: int = 200,
-        resume: Annotated[bool, typer.Option(
+        resume: Annotated[bool, flag(
             "--resume", help="Continue from the checkpoint in --out.")] = False,
         threads: Annotated[int, typer.Option(help="torch threads (0: its default).")] = 0,
         device: Annotated[str, typer.Option(

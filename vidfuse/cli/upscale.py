@@ -17,7 +17,7 @@ from rich.progress import (
 )
 
 from vidfuse.api import UpscaleResult, default_output, upscale
-from vidfuse.cli._app import NOTHING_WRITTEN, err, guarded, parse_fraction, stop_requested
+from vidfuse.cli._app import NOTHING_WRITTEN, err, flag, guarded, parse_fraction, stop_requested
 from vidfuse.cli._options import (
     COLOUR_PANEL,
     Adapt,
@@ -106,7 +106,7 @@ class _ProgressObserver:
 
 
 def upscale_command(
-    input: Annotated[Path, typer.Argument(
+    input: Annotated[Path, typer.Argument(metavar="INPUT",
         help="Video file, a directory of images (png/jpg/tif, natural order), or - for "
              "standard input (Matroska or MPEG-TS from a pipe).",
         show_default=False)],
@@ -146,7 +146,7 @@ def upscale_command(
         help=f"Fusion: directory of colour images, each named by {NAMING}.",
         rich_help_panel=COLOUR_PANEL, show_default=False)] = None,
     keyframe_every: KeyframeEvery = None,
-    grey: Annotated[bool, typer.Option(
+    grey: Annotated[bool, flag(
         "--grey", help="Treat the input as greyscale even if it carries colour (it is "
                        "detected otherwise).", rich_help_panel=COLOUR_PANEL)] = False,
     colouriser: ColouriserName = "auto",
@@ -154,7 +154,7 @@ def upscale_command(
     weights: Weights = None,
     colour_weights: ColourWeights = None,
     device: Device = "auto",
-    overwrite: Annotated[bool, typer.Option(
+    overwrite: Annotated[bool, flag(
         "--overwrite", help="Replace OUT if it exists.")] = False,
     quiet: Quiet = False,
 ) -> None:
@@ -164,25 +164,25 @@ def upscale_command(
 
     Examples:
 
-      vidfuse upscale clip.mp4                               # 2x: clip_x2.mp4
+      vidfuse upscale clip.mp4                             # 2x: clip_x2.mp4
 
-      vidfuse upscale clip.mp4 --out smooth.mp4              # 2x, named
+      vidfuse upscale clip.mp4 --out smooth.mp4            # 2x, named
 
-      vidfuse upscale clip.mp4 --out clip60.mp4 --fps 60     # any target rate
+      vidfuse upscale clip.mp4 --out clip60.mp4 --fps 60   # any target rate
 
-      vidfuse upscale clip.mp4 --factor 4 --slowmo           # 4x slow motion
+      vidfuse upscale clip.mp4 --factor 4 --slowmo         # 4x slow motion
 
-      vidfuse upscale film.mkv --start 12:30 --duration 5    # a 5 s preview
+      vidfuse upscale film.mkv --start 12:30 --duration 5  # a 5 s preview
 
-      vidfuse upscale anime.mkv --dedup                      # smooth held drawings
+      vidfuse upscale anime.mkv --dedup                    # held drawings
 
-      vidfuse upscale shots/ --input-fps 24 --out frames/    # images in, PNGs out
+      vidfuse upscale shots/ --input-fps 24 --out frames/  # images to PNGs
 
-      ffmpeg -i in.mov -f matroska - | vidfuse upscale - --out - | mpv -   # pipes
+      ffmpeg -i in.mov -f matroska - | vidfuse upscale - --out - | mpv -
 
-      vidfuse upscale grey.mp4 --reference colour.mp4 --out out.mp4   # colour + 2x
+      vidfuse upscale grey.mp4 --reference colour.mp4 --out out.mp4
 
-      vidfuse upscale grey.mp4 --keyframes keys/ --out out.mp4        # hand-coloured keys
+      vidfuse upscale grey.mp4 --keyframes keys/ --out out.mp4
 
     Audio and subtitles are copied, colour tags kept. The output appears only when complete.
     """

@@ -15,7 +15,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from vidfuse.cli._app import err, fail, guarded, out
+from vidfuse.cli._app import err, fail, flag, guarded, out
 
 weights_app = typer.Typer(help="List, download, verify and manage weight sets.",
                           no_args_is_help=True)
@@ -42,9 +42,9 @@ def weights_list() -> None:
 
 @weights_app.command("download")
 def weights_download(
-    name: Annotated[str, typer.Argument(help="A name from `vidfuse weights list`.",
+    name: Annotated[str, typer.Argument(metavar="NAME", help="A name from `vidfuse weights list`.",
                                         show_default=False)],
-    force: Annotated[bool, typer.Option("--force", help="Download again even if present.")]
+    force: Annotated[bool, flag("--force", help="Download again even if present.")]
         = False,
 ) -> None:
     """Download into the cache with a progress bar, resuming, verified by sha256 and size."""
@@ -76,7 +76,7 @@ def weights_verify() -> None:
 
 
 @weights_app.command("path")
-def weights_path(name: Annotated[str, typer.Argument(show_default=False)]) -> None:
+def weights_path(name: Annotated[str, typer.Argument(metavar="NAME", show_default=False)]) -> None:
     """Print where the weights called NAME are (exit 1 if not installed)."""
     from vidfuse.weights import hub
 
@@ -87,7 +87,8 @@ def weights_path(name: Annotated[str, typer.Argument(show_default=False)]) -> No
 
 
 @weights_app.command("remove")
-def weights_remove(name: Annotated[str, typer.Argument(show_default=False)]) -> None:
+def weights_remove(name: Annotated[str, typer.Argument(metavar="NAME", show_default=False)]
+                   ) -> None:
     """Delete downloaded or registered weights from the cache (shipped ones stay)."""
     from vidfuse.weights import hub
 
@@ -96,11 +97,11 @@ def weights_remove(name: Annotated[str, typer.Argument(show_default=False)]) -> 
 
 @weights_app.command("register")
 def weights_register(
-    name: Annotated[str, typer.Argument(help="Name to use with --weights.",
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Name to use with --weights.",
                                         show_default=False)],
-    file: Annotated[Path, typer.Argument(help="A .safetensors file from `vidfuse train "
-                                              "export` (its .json card is copied too).",
-                                         show_default=False)],
+    file: Annotated[Path, typer.Argument(
+        metavar="FILE", help="A .safetensors file from `vidfuse train export` (its .json card "
+                             "is copied too).", show_default=False)],
     task: Annotated[str, typer.Option(help="interp or colour.")] = "interp",
 ) -> None:
     """Add your own trained weights to the local manifest, with their sha256."""
