@@ -30,9 +30,9 @@ from rich.table import Table
 
 from vidfuse.api import UpscaleOptions, upscale
 from vidfuse.dedup import DEFAULT_REPEAT_THRESHOLD, RepeatDetector, drop_repeats
+from vidfuse.framerate import StreamCounts
 from vidfuse.metrics import psnr
 from vidfuse.picture import Picture
-from vidfuse.pipeline import StreamCounts
 from vidfuse.train.sources import CLIPS
 from vidfuse.video.reader import open_source
 from vidfuse.video.writer import EncodeSettings

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from vidfuse.engines import Interpolator
-from vidfuse.pipeline import StreamCounts
-from vidfuse.video.reader import SourceInfo
+from vidfuse.framerate import StreamCounts
+from vidfuse.video.media import SourceInfo
 
 
 class RecordingObserver:

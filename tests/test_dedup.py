@@ -12,9 +12,9 @@ from test_cli import run_cli
 
 from vidfuse import EncodeSettings, UpscaleOptions, upscale
 from vidfuse.dedup import RepeatDetector, drop_repeats
+from vidfuse.framerate import StreamCounts
 from vidfuse.metrics import psnr
 from vidfuse.picture import Picture
-from vidfuse.pipeline import StreamCounts
 
 RATE = 25
 

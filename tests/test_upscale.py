@@ -15,8 +15,8 @@ from recording import RecordingObserver
 
 from vidfuse import EncodeSettings, Span, UpscaleOptions, default_output, probe, upscale
 from vidfuse.errors import UsageError
+from vidfuse.framerate import StreamCounts
 from vidfuse.metrics import psnr
-from vidfuse.pipeline import StreamCounts
 from vidfuse.video.colour import bit_depth
 from vidfuse.video.reader import open_source
 from vidfuse.video.writer import choose_pix_fmt

@@ -20,8 +20,8 @@ from collections.abc import Iterable, Iterator
 import cv2
 import numpy as np
 
+from vidfuse.framerate import StreamCounts
 from vidfuse.picture import Picture
-from vidfuse.pipeline import StreamCounts
 
 # Drawings held for up to 4 frames (animation "on fours") count as one.
 MAX_REPEATS = 3

@@ -27,15 +27,16 @@ from vidfuse.baselines import minterpolate
 from vidfuse.colourisers import build_colouriser
 from vidfuse.engines import build_engine
 from vidfuse.errors import UsageError
+from vidfuse.framerate import StreamCounts, convert_frame_rate
 from vidfuse.fusion import DEFAULT_ADAPT_STEPS, FusionCounts, colourise_stream
 from vidfuse.keyframes import EveryNthKeyframe
 from vidfuse.metrics import psnr, ssim
 from vidfuse.picture import Picture
-from vidfuse.pipeline import StreamCounts, convert_frame_rate
 from vidfuse.scene import DEFAULT_SCENE_THRESHOLD, SceneCutDetector
 from vidfuse.timeline import FactorSchedule
 from vidfuse.video.colour import picture_to_frame, to_rgb
-from vidfuse.video.reader import SourceInfo, VideoFileSource
+from vidfuse.video.media import SourceInfo
+from vidfuse.video.reader import VideoFileSource
 
 _STATIC = 2.0 / 255  # luma change below this (per frame) marks a pixel as static
 

@@ -28,7 +28,8 @@ from vidfuse.colourisers.alignment import KeyframeAligner, registered
 from vidfuse.errors import InputError, UsageError
 from vidfuse.picture import Picture
 from vidfuse.video.colour import RGB_WORKING_COLOUR, conform_frame
-from vidfuse.video.reader import IMAGE_EXTENSIONS, SourceInfo, VideoFileSource
+from vidfuse.video.media import SourceInfo
+from vidfuse.video.reader import IMAGE_EXTENSIONS, VideoFileSource
 
 _INDEX_NAME = re.compile(r"^(\d+)$")
 _TIME_NAME = re.compile(r"^t=?(\d+(?:\.\d*)?)s?$", re.IGNORECASE)

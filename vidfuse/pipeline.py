@@ -1,80 +1,205 @@
-"""The frame-rate conversion loop: input pictures in, output pictures out, three frames held."""
+"""The pipeline of one run: where the stages meet (source, colour, dedup, frame rate, sink)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+import dataclasses
+import itertools
+import threading
+import time
+from collections.abc import Iterable
+from contextlib import ExitStack
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING
 
+from vidfuse.colourisers import Colouriser
+from vidfuse.dedup import (
+    RepeatDetector,
+    drop_repeats,
+    repeat_hint,
+    watch_repeats,
+)
 from vidfuse.engines import Interpolator
-from vidfuse.errors import InputError
+from vidfuse.errors import Cancelled
+from vidfuse.framerate import StreamCounts, convert_frame_rate
+from vidfuse.fusion import DEFAULT_ADAPT_STEPS, FusionCounts, check_input, colourise_stream
+from vidfuse.keyframes import EveryNthKeyframe, ImageKeyframes, KeyframeSource, ReferenceKeyframes
+from vidfuse.options import Observer, UpscaleOptions, UpscaleResult
 from vidfuse.picture import Picture
 from vidfuse.scene import SceneCutDetector
-from vidfuse.timeline import Schedule
+from vidfuse.sync import find_offset
+from vidfuse.threads import BackgroundCalls, prefetched
+from vidfuse.timeline import FactorSchedule, RateSchedule, Schedule, SlowMotion
+from vidfuse.video.atomic import atomic_output
+from vidfuse.video.media import Sink, SourceInfo
+from vidfuse.video.pipes import is_pipe
+from vidfuse.video.reader import open_source
+from vidfuse.video.writer import (
+    FrameDirectorySink,
+    VideoFileSink,
+    output_kind,
+)
+
+if TYPE_CHECKING:
+    from vidfuse.adapt import AdaptReport
 
 
-@dataclass
-class StreamCounts:
-    """Live counters, read by progress displays while the stream runs."""
+def run(options: UpscaleOptions, engine: Interpolator, colouriser: Colouriser | None,
+        observer: Observer, cancel: threading.Event | None = None) -> UpscaleResult:
+    """One pass over the input: source -> colour -> dedup -> frame rate -> sink, with the
+    sink's muxing on its own thread and decoding ahead on another; the output appears only
+    when complete. ``options`` are validated and the models built (:func:`vidfuse.upscale`).
 
-    frames_in: int = 0  # reaching the interpolation stage
-    repeats: int = 0  # dropped before it (vidfuse.dedup)
-    frames_out: int = 0
-    interpolated: int = 0
-    scene_cuts: int = 0
-
-    @property
-    def frames_read(self) -> int:
-        """Input frames consumed so far, repeats dropped included."""
-        return self.frames_in + self.repeats
-
-
-def convert_frame_rate(pictures: Iterable[Picture], engine: Interpolator, schedule: Schedule,
-                       cuts: SceneCutDetector, counts: StreamCounts) -> Iterator[Picture]:
-    """Yield the output pictures in order; input frames pass through untouched.
-
-    Across a detected scene cut the earlier frame is repeated instead of interpolated, and the
-    engine's temporal state is reset. A gap is filled once the frame after it has arrived
-    (the engine may look ahead to it), so three input frames are held at a time.
+    The input is opened once for this pass, and once more each for what must be read ahead
+    of it: the reference's clock offset (``--reference-offset auto``) and the keyframes to
+    fine-tune on (``--adapt``).
     """
-    previous: Picture | None = None
-    waiting: tuple[Picture, Picture, bool] | None = None  # a gap and whether it is a cut
-    last_gap = 0.0
-    for picture in pictures:
-        counts.frames_in += 1
-        if previous is not None:
-            last_gap = picture.time - previous.time
-            cut = cuts.is_cut(previous, picture)
-            if waiting is not None:
-                yield from _fill_gap(*waiting, None if cut else picture, engine, schedule,
-                                     counts)
-            waiting = (previous, picture, cut)
-        previous = picture
-    if waiting is None or previous is None:
-        raise InputError(
-            f"the input has {counts.frames_in} frame(s); at least 2 are needed to interpolate"
-        )
-    yield from _fill_gap(*waiting, None, engine, schedule, counts)
-    for slot in schedule.tail(previous.time, last_gap):
-        counts.frames_out += 1
-        yield previous.with_time(slot.time)
+    engine.reset()
+    started = time.perf_counter()
+    counts = StreamCounts()
+    colour_counts = FusionCounts()
+    with (open_source(options.input, options.image_fps, options.span) as source,
+          ExitStack() as stack):
+        info = source.info
+        schedule = _schedule(options, info)
+        synced = None
+        if options.reference is not None and options.reference_offset is None:
+            synced = find_offset(options.input, options.reference)
+            options = dataclasses.replace(options, reference_offset=synced.offset)
+        keys = _keyframe_source(options, info)
+        if keys is not None:
+            stack.callback(keys.close)
+        observer.started(info, engine)
+        _warn_about_source(info, observer)
+        adapted = _adapt(options, info, colouriser, observer) if colouriser else None
+        with atomic_output(options.output) as temp:
+            sink = _open_sink(options, info, schedule, temp, observer)
+            # Decoding runs ahead in one thread and muxing behind in another, overlapping
+            # both with the engine; all muxing (video and copied packets) stays on one thread.
+            encoder: BackgroundCalls[None] = BackgroundCalls()
+            try:
+                source.route_packets(lambda packet: encoder.submit(partial(sink.packet, packet)))
+                cuts = SceneCutDetector(options.scene_threshold)
+                decoded = prefetched(source.pictures())
+                # Stop the decode thread before the source closes, even when a stage fails
+                # (a traceback would otherwise keep it decoding from a closed container).
+                stack.callback(decoded.close)
+                pictures: Iterable[Picture] = decoded
+                if keys is not None and colouriser is not None:
+                    pictures = colourise_stream(pictures, keys, colouriser, cuts,
+                                                colour_counts, options.grey)
+                repeats = RepeatDetector(options.dedup_threshold)
+                # Without --dedup, repeats are only counted, to suggest it where it would help.
+                pictures = (drop_repeats(pictures, counts, repeats) if options.dedup
+                            else watch_repeats(pictures, repeats))
+                for picture in convert_frame_rate(pictures, engine, schedule, cuts, counts):
+                    if cancel is not None and cancel.is_set():
+                        raise Cancelled("stopped on request; no output was written")
+                    encoder.submit(partial(sink.write, picture))
+                    observer.advanced(counts)
+                encoder.finish()
+            except BaseException:
+                encoder.cancel()
+                sink.abort()
+                raise
+            if not options.dedup and (hint := repeat_hint(repeats.found, counts.frames_in)):
+                observer.warning(hint)
+            if source.damaged:
+                observer.warning(f"{source.damaged} damaged video packet(s) skipped: their "
+                                 "frames are missing, and the frames around them are "
+                                 "interpolated across")
+            if colour_counts.uncoloured:
+                observer.warning(f"{colour_counts.uncoloured} frame(s) in shots without a "
+                                 "keyframe were left grey")
+            sink.close()
+    return UpscaleResult(
+        output=options.output,
+        engine=engine.name,
+        device=engine.device,
+        frames_in=counts.frames_read,
+        frames_out=counts.frames_out,
+        interpolated=counts.interpolated,
+        scene_cuts=counts.scene_cuts,
+        seconds=time.perf_counter() - started,
+        repeats=counts.repeats,
+        colouriser=colouriser.name if colouriser else None,
+        keyframes=colour_counts.keyframes,
+        colourised=colour_counts.colourised,
+        adapted=adapted,
+        synced=synced,
+    )
 
 
-def _fill_gap(a: Picture, b: Picture, cut: bool, after: Picture | None, engine: Interpolator,
-              schedule: Schedule, counts: StreamCounts) -> Iterator[Picture]:
-    slots = schedule.between(a.time, b.time)
-    if not slots:
-        return
-    new: Iterable[Picture]
-    if cut:
-        counts.scene_cuts += 1
-        engine.reset()
-        new = [a] * len(slots)
-    else:
-        wanted = [slot.t for slot in slots if slot.t > 0]
-        made = engine.interpolate(a, b, wanted, after)
-        counts.interpolated += len(wanted)
-        # Taken one at a time: a gap of thousands of frames holds one of them at once.
-        new = (a if slot.t == 0 else next(made) for slot in slots)
-    for picture, slot in zip(new, slots, strict=True):
-        counts.frames_out += 1
-        yield picture.with_time(slot.time)
+
+def _warn_about_source(info: SourceInfo, observer: Observer) -> None:
+    """What the input has that the output cannot do justice to."""
+    if info.icc_profile:
+        observer.warning("input has an ICC colour profile, which the output does not carry: "
+                         "its colours are taken as the colour tags say (sRGB for images)")
+    if info.interlaced:
+        observer.warning("input is interlaced: each frame holds two fields, so the new "
+                         "frames will smear their combing; deinterlace it first "
+                         "(e.g. ffmpeg -i IN -vf bwdif OUT)")
+
+
+def _adapt(options: UpscaleOptions, info: SourceInfo, colouriser: Colouriser,
+           observer: Observer) -> AdaptReport | None:
+    """Fine-tune the learned colouriser on the first keyframes (a separate decoding pass)."""
+    from vidfuse.adapt import adapt, adaptable, collect_keyframes  # torch: only when used
+
+    steps = options.adapt
+    if steps is None:  # a pipe cannot be read twice (validate refuses an explicit count)
+        steps = (DEFAULT_ADAPT_STEPS if adaptable(colouriser) and not is_pipe(options.input)
+                 else 0)
+    if steps == 0:
+        return None
+    cuts = SceneCutDetector(options.scene_threshold)
+    with (open_source(options.input, options.image_fps, options.span) as source,
+          ExitStack() as stack):
+        keys = _keyframe_source(options, info)
+        assert keys is not None
+        stack.callback(keys.close)
+        pictures = source.pictures()
+        first = next(pictures)
+        check_input(first, keys, options.grey)
+        shots = collect_keyframes(itertools.chain([first], pictures), keys, cuts)
+    return adapt(colouriser, shots, steps, on_step=lambda done: observer.adapting(done, steps))
+
+
+def _keyframe_source(options: UpscaleOptions, info: SourceInfo) -> KeyframeSource | None:
+    if options.keyframe_every is not None:
+        return EveryNthKeyframe(options.keyframe_every)
+    if options.keyframes is not None:
+        return ImageKeyframes(options.keyframes, info)
+    if options.reference is not None:
+        offset = options.reference_offset
+        assert offset is not None, "upscale resolves an automatic offset first"
+        return ReferenceKeyframes(options.reference, info, offset)
+    return None
+
+
+def _schedule(options: UpscaleOptions, info: SourceInfo) -> Schedule:
+    if options.fps is not None:
+        return RateSchedule(options.fps, start=info.start_time)
+    schedule = FactorSchedule(options.factor, info.frame_rate, info.time_base,
+                              fill_gaps=options.dedup)
+    return SlowMotion(schedule, options.factor, info.start_time) if options.slowmo else schedule
+
+
+def _open_sink(options: UpscaleOptions, info: SourceInfo, schedule: Schedule, temp: Path,
+               observer: Observer) -> Sink:
+    encode = options.encode
+    if output_kind(options.output) == "frames":
+        kept = info if encode.keep_audio else dataclasses.replace(info, passthrough=[])
+        return FrameDirectorySink(options.output, temp, kept, observer.warning)
+    if options.slowmo and encode.keep_audio:
+        if info.passthrough:
+            observer.warning(f"slow motion: {len(info.passthrough)} audio/subtitle stream(s) "
+                             "dropped, they would no longer match the picture")
+        encode = dataclasses.replace(encode, keep_audio=False)
+    if isinstance(schedule, SlowMotion):  # chapters mark the same moments, now later
+        info = dataclasses.replace(info, chapters=[c.moved(schedule.stretch)
+                                                   for c in info.chapters])
+    return VideoFileSink(options.output, temp, encode, info, schedule.rate,
+                         schedule.time_base, observer.warning)
+

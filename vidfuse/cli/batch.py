@@ -49,9 +49,9 @@ from vidfuse.cli._options import (
 from vidfuse.dedup import DEFAULT_REPEAT_THRESHOLD
 from vidfuse.engines import Interpolator
 from vidfuse.errors import BatchInterrupted, VidfuseError
-from vidfuse.pipeline import StreamCounts
+from vidfuse.framerate import StreamCounts
 from vidfuse.scene import DEFAULT_SCENE_THRESHOLD
-from vidfuse.video.reader import SourceInfo
+from vidfuse.video.media import SourceInfo
 
 
 def batch_command(

@@ -46,11 +46,11 @@ from vidfuse.cli._options import (
 )
 from vidfuse.dedup import DEFAULT_REPEAT_THRESHOLD
 from vidfuse.engines import Interpolator
+from vidfuse.framerate import StreamCounts
 from vidfuse.keyframes import NAMING
-from vidfuse.pipeline import StreamCounts
 from vidfuse.scene import DEFAULT_SCENE_THRESHOLD
+from vidfuse.video.media import SourceInfo
 from vidfuse.video.pipes import is_pipe
-from vidfuse.video.reader import SourceInfo
 
 
 class _ProgressObserver:

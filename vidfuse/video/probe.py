@@ -13,7 +13,8 @@ import av
 from vidfuse.errors import InputError
 from vidfuse.video.colour import ColourInfo
 from vidfuse.video.hdr import HdrMetadata
-from vidfuse.video.reader import Chapter, main_video_stream, open_source
+from vidfuse.video.media import Chapter
+from vidfuse.video.reader import main_video_stream, open_source
 
 # Frame intervals differing from the median by more than this fraction mark the stream as VFR.
 _VFR_TOLERANCE = 0.02

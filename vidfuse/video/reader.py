@@ -10,8 +10,7 @@ import contextlib
 import dataclasses
 import math
 import re
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 from typing import cast
@@ -24,7 +23,6 @@ from vidfuse.errors import InputError, UsageError, ffmpeg_reason
 from vidfuse.picture import Picture
 from vidfuse.video.colour import (
     RGB_WORKING_COLOUR,
-    ColourInfo,
     WorkingFormat,
     bit_depth,
     colour_of,
@@ -33,21 +31,20 @@ from vidfuse.video.colour import (
     working_format_for,
 )
 from vidfuse.video.hdr import HdrMetadata, side_data
+from vidfuse.video.media import (
+    Attachment,
+    Chapter,
+    PacketSink,
+    SourceInfo,
+    descriptive_tags,
+)
 from vidfuse.video.pipes import ffmpeg_url, is_pipe
 from vidfuse.video.span import WHOLE, Span
 
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"}
 
-PacketSink = Callable[[av.Packet], None]
-
 # File tags that describe the old encoding, not the content: the muxer writes its own.
 _TECHNICAL_TAGS = {"major_brand", "minor_version", "compatible_brands", "encoder", "duration"}
-# Stream tags that describe the old encoding (or that each muxer writes itself), not the
-# content; Matroska adds them per language too ("DURATION-eng").
-_TECHNICAL_STREAM_TAGS = {"duration", "handler_name", "vendor_id", "encoder", "bps",
-                          "number_of_frames", "number_of_bytes", "_statistics_tags",
-                          "_statistics_writing_app", "_statistics_writing_date_utc",
-                          "alpha_mode"}
 # MP4 and MOV usually index their frames after them, out of reach of a pipe read once.
 _PIPED_MP4 = (" (an MP4 or MOV pipes only with its index first, as ffmpeg -movflags +faststart "
               "writes it; pipe Matroska or MPEG-TS)")
@@ -58,62 +55,6 @@ _UNREADABLE = 25
 _INTERLEAVE = 1.0
 
 
-@dataclass(frozen=True)
-class Attachment:
-    """A file inside the container, copied whole (Matroska writes them into its header)."""
-
-    name: str
-    mimetype: str
-    data: bytes
-
-
-@dataclass(frozen=True)
-class Chapter:
-    """A named part of the timeline (seconds on the video's clock), as players list them."""
-
-    start: float
-    end: float
-    metadata: dict[str, str]
-
-    def moved(self, to: Callable[[float], float]) -> Chapter:
-        """The same part of a retimed video: ``to`` maps an input instant to the output's."""
-        return Chapter(to(self.start), to(self.end), self.metadata)
-
-
-@dataclass
-class SourceInfo:
-    """What the rest of the pipeline needs to know about an input before frames flow."""
-
-    path: Path
-    width: int
-    height: int
-    frame_rate: Fraction
-    frame_count: int | None
-    duration: float | None
-    colour: ColourInfo
-    working: WorkingFormat
-    decoded_pix_fmt: str
-    time_base: Fraction
-    start_time: float = 0.0
-    rotation: int = 0
-    # Some pixel of the first frame is not opaque: pictures then carry their opacity.
-    transparent: bool = False
-    hdr: HdrMetadata | None = None  # static and dynamic HDR metadata of the first frame
-    # An embedded ICC colour profile, which no output here carries: colours are taken as
-    # the tags (or sRGB) say.
-    icc_profile: bool = False
-    # Width:height of one stored pixel (anamorphic video is not 1); players stretch by it.
-    pixel_aspect: Fraction = Fraction(1)
-    interlaced: bool = False
-    # Descriptive tags to carry over (title, date, ...), of the file and of its video stream.
-    tags: dict[str, str] = field(default_factory=dict)
-    video_tags: dict[str, str] = field(default_factory=dict)
-    # Files carried inside the container (fonts for styled subtitles, cover art).
-    attachments: list[Attachment] = field(default_factory=list)
-    chapters: list[Chapter] = field(default_factory=list)
-    passthrough: list[av.stream.Stream] = field(default_factory=list)
-
-
 def main_video_stream(container: av.container.InputContainer) -> av.VideoStream | None:
     """The video to process: the first video stream that is not cover art (an "attached
     picture", which MP4 and Matroska files may list before the video itself)."""
@@ -121,12 +62,6 @@ def main_video_stream(container: av.container.InputContainer) -> av.VideoStream 
     moving = [s for s in streams if not s.disposition & av.stream.Disposition.attached_pic]
     candidates = moving or list(streams)
     return candidates[0] if candidates else None
-
-
-def descriptive_tags(metadata: dict[str, str]) -> dict[str, str]:
-    """A stream's tags that describe its content (language, title, ...), to carry over."""
-    return {k: v for k, v in metadata.items()
-            if k.lower().split("-")[0] not in _TECHNICAL_STREAM_TAGS}
 
 
 def natural_key(name: str) -> list[object]:

@@ -28,8 +28,8 @@ from vidfuse.video.colour import (
     with_alpha,
 )
 from vidfuse.video.hdr import ENCODERS as HDR_ENCODERS
+from vidfuse.video.media import Attachment, SourceInfo, descriptive_tags
 from vidfuse.video.pipes import PIPE_FORMAT, ffmpeg_url, is_pipe
-from vidfuse.video.reader import Attachment, SourceInfo, descriptive_tags
 
 CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mkv": "matroska", ".mov": "mov", ".webm": "webm"}
 CODECS = ("libx264", "libx265", "libsvtav1", "libvpx-vp9", "ffv1")

@@ -1,4 +1,5 @@
-"""The frame-rate conversion loop: which pairs an engine sees, with what look-ahead."""
+"""The frame-rate stage: which pairs an engine sees, with what look-ahead, and how many new
+frames it holds."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ from fractions import Fraction
 
 import numpy as np
 
+from vidfuse.framerate import StreamCounts, convert_frame_rate
 from vidfuse.picture import Picture
-from vidfuse.pipeline import StreamCounts, convert_frame_rate
 from vidfuse.scene import SceneCutDetector
 from vidfuse.timeline import FactorSchedule, RateSchedule
 
