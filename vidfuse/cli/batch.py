@@ -20,32 +20,9 @@ from rich.table import Table
 
 from vidfuse.api import SilentObserver
 from vidfuse.batch import DEFAULT_PATTERNS, FileResult, plan, run_batch
+from vidfuse.cli import _options as shared
 from vidfuse.cli._app import err, fail, flag, guarded, interrupted_exit_code, out, stop_requested
-from vidfuse.cli._options import (
-    Adapt,
-    Codec,
-    ColouriserName,
-    ColourWeights,
-    Crf,
-    Dedup,
-    DedupThreshold,
-    Device,
-    Duration,
-    EncoderOpt,
-    Engine,
-    Factor,
-    Fps,
-    KeyframeEvery,
-    NoAudio,
-    PixFmt,
-    Preset,
-    Quiet,
-    SceneThreshold,
-    Slowmo,
-    Start,
-    Weights,
-    upscale_options,
-)
+from vidfuse.cli._options import upscale_options
 from vidfuse.dedup import DEFAULT_REPEAT_THRESHOLD
 from vidfuse.engines import Interpolator
 from vidfuse.errors import BatchInterrupted, VidfuseError
@@ -76,30 +53,30 @@ def batch_command(
              "cluster). Needs pip install 'vidfuse\\[ray]'.", show_default=False)] = None,
     report: Annotated[Path | None, typer.Option(
         help="Write every file's result here as JSON.", show_default=False)] = None,
-    factor: Factor = 2,
-    fps: Fps = None,
-    slowmo: Slowmo = False,
-    start: Start = None,
-    duration: Duration = None,
-    engine: Engine = "auto",
-    scene_threshold: SceneThreshold = DEFAULT_SCENE_THRESHOLD,
-    dedup: Dedup = False,
-    dedup_threshold: DedupThreshold = DEFAULT_REPEAT_THRESHOLD,
-    codec: Codec = None,
-    crf: Crf = None,
-    preset: Preset = None,
-    pix_fmt: PixFmt = None,
-    encoder_opt: EncoderOpt = None,
-    no_audio: NoAudio = False,
-    keyframe_every: KeyframeEvery = None,
-    colouriser: ColouriserName = "auto",
-    adapt: Adapt = None,
-    weights: Weights = None,
-    colour_weights: ColourWeights = None,
-    device: Device = "auto",
+    factor: shared.Factor = 2,
+    fps: shared.Fps = None,
+    slowmo: shared.Slowmo = False,
+    start: shared.Start = None,
+    duration: shared.Duration = None,
+    engine: shared.Engine = "auto",
+    scene_threshold: shared.SceneThreshold = DEFAULT_SCENE_THRESHOLD,
+    dedup: shared.Dedup = False,
+    dedup_threshold: shared.DedupThreshold = DEFAULT_REPEAT_THRESHOLD,
+    codec: shared.Codec = None,
+    crf: shared.Crf = None,
+    preset: shared.Preset = None,
+    pix_fmt: shared.PixFmt = None,
+    encoder_opt: shared.EncoderOpt = None,
+    no_audio: shared.NoAudio = False,
+    keyframe_every: shared.KeyframeEvery = None,
+    colouriser: shared.ColouriserName = "auto",
+    adapt: shared.Adapt = None,
+    weights: shared.Weights = None,
+    colour_weights: shared.ColourWeights = None,
+    device: shared.Device = "auto",
     overwrite: Annotated[bool, flag(
         "--overwrite", help="Redo files whose output already exists.")] = False,
-    quiet: Quiet = False,
+    quiet: shared.Quiet = False,
 ) -> None:
     """Upscale every video in a folder with the same options.
 

@@ -17,33 +17,9 @@ from rich.progress import (
 )
 
 from vidfuse.api import UpscaleResult, default_output, upscale
+from vidfuse.cli import _options as shared
 from vidfuse.cli._app import NOTHING_WRITTEN, err, flag, guarded, parse_fraction, stop_requested
-from vidfuse.cli._options import (
-    COLOUR_PANEL,
-    Adapt,
-    Codec,
-    ColouriserName,
-    ColourWeights,
-    Crf,
-    Dedup,
-    DedupThreshold,
-    Device,
-    Duration,
-    EncoderOpt,
-    Engine,
-    Factor,
-    Fps,
-    KeyframeEvery,
-    NoAudio,
-    PixFmt,
-    Preset,
-    Quiet,
-    SceneThreshold,
-    Slowmo,
-    Start,
-    Weights,
-    upscale_options,
-)
+from vidfuse.cli._options import upscale_options
 from vidfuse.dedup import DEFAULT_REPEAT_THRESHOLD
 from vidfuse.engines import Interpolator
 from vidfuse.framerate import StreamCounts
@@ -116,47 +92,47 @@ def upscale_command(
              "for standard output (Matroska) (default: beside the input, clip.mp4 -> "
              "clip_x2.mp4 or clip_60fps.mp4).",
         show_default=False)] = None,
-    factor: Factor = 2,
-    fps: Fps = None,
-    slowmo: Slowmo = False,
-    start: Start = None,
-    duration: Duration = None,
-    engine: Engine = "auto",
-    scene_threshold: SceneThreshold = DEFAULT_SCENE_THRESHOLD,
-    dedup: Dedup = False,
-    dedup_threshold: DedupThreshold = DEFAULT_REPEAT_THRESHOLD,
-    codec: Codec = None,
-    crf: Crf = None,
-    preset: Preset = None,
-    pix_fmt: PixFmt = None,
-    encoder_opt: EncoderOpt = None,
-    no_audio: NoAudio = False,
+    factor: shared.Factor = 2,
+    fps: shared.Fps = None,
+    slowmo: shared.Slowmo = False,
+    start: shared.Start = None,
+    duration: shared.Duration = None,
+    engine: shared.Engine = "auto",
+    scene_threshold: shared.SceneThreshold = DEFAULT_SCENE_THRESHOLD,
+    dedup: shared.Dedup = False,
+    dedup_threshold: shared.DedupThreshold = DEFAULT_REPEAT_THRESHOLD,
+    codec: shared.Codec = None,
+    crf: shared.Crf = None,
+    preset: shared.Preset = None,
+    pix_fmt: shared.PixFmt = None,
+    encoder_opt: shared.EncoderOpt = None,
+    no_audio: shared.NoAudio = False,
     input_fps: Annotated[str | None, typer.Option(
         help="Frame rate of an image-directory input (default 25).",
         show_default=False)] = None,
     reference: Annotated[Path | None, typer.Option(
         help="Fusion: colour video of the same scene (any rate and size, same aspect); its "
              "frames colour the grey frames they match in time (within half a frame).",
-        rich_help_panel=COLOUR_PANEL, show_default=False)] = None,
+        rich_help_panel=shared.COLOUR_PANEL, show_default=False)] = None,
     reference_offset: Annotated[str, typer.Option(
         help="Seconds to add to the reference's timestamps when its clock differs, or auto: "
              "found by matching when things move in both videos (first minute, within 30 s "
-             "either way).", rich_help_panel=COLOUR_PANEL)] = "0",
+             "either way).", rich_help_panel=shared.COLOUR_PANEL)] = "0",
     keyframes: Annotated[Path | None, typer.Option(
         help=f"Fusion: directory of colour images, each named by {NAMING}.",
-        rich_help_panel=COLOUR_PANEL, show_default=False)] = None,
-    keyframe_every: KeyframeEvery = None,
+        rich_help_panel=shared.COLOUR_PANEL, show_default=False)] = None,
+    keyframe_every: shared.KeyframeEvery = None,
     grey: Annotated[bool, flag(
         "--grey", help="Treat the input as greyscale even if it carries colour (it is "
-                       "detected otherwise).", rich_help_panel=COLOUR_PANEL)] = False,
-    colouriser: ColouriserName = "auto",
-    adapt: Adapt = None,
-    weights: Weights = None,
-    colour_weights: ColourWeights = None,
-    device: Device = "auto",
+                       "detected otherwise).", rich_help_panel=shared.COLOUR_PANEL)] = False,
+    colouriser: shared.ColouriserName = "auto",
+    adapt: shared.Adapt = None,
+    weights: shared.Weights = None,
+    colour_weights: shared.ColourWeights = None,
+    device: shared.Device = "auto",
     overwrite: Annotated[bool, flag(
         "--overwrite", help="Replace OUT if it exists.")] = False,
-    quiet: Quiet = False,
+    quiet: shared.Quiet = False,
 ) -> None:
     """Raise a video's frame rate (and colour a grey one from a few colour keyframes).
 

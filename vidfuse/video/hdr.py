@@ -10,7 +10,7 @@ decoders and players read.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import cast
@@ -26,8 +26,6 @@ _LIGHT_LEVEL = struct.Struct("<2I")
 # Per-frame (dynamic) HDR metadata: new frames have none of their own.
 _DYNAMIC = {"DYNAMIC_HDR_PLUS": "HDR10+", "DOVI_RPU_BUFFER": "Dolby Vision",
             "DOVI_METADATA": "Dolby Vision", "DYNAMIC_HDR_VIVID": "HDR Vivid"}
-# Encoders that write static HDR metadata, and their option for it.
-ENCODERS = ("libx265", "libsvtav1")
 
 
 @dataclass(frozen=True)
@@ -95,34 +93,43 @@ class HdrMetadata:
     def encoder_options(self, codec: str) -> dict[str, str]:
         """The options that make ``codec`` write this metadata, to merge into its own
         parameter list (x265-params / svtav1-params); empty where it cannot."""
-        if codec == "libx265":
-            parts = []
-            if self.primaries and self.white and self.luminance:
-                chroma = "".join(f"{name}({_units(x, 50000)},{_units(y, 50000)})" for name, (x, y)
-                                 in zip("GBR", self._gbr(), strict=True))
-                parts.append(f"master-display={chroma}WP({_units(self.white[0], 50000)},"
-                             f"{_units(self.white[1], 50000)})L({_units(self.luminance[1], 10000)},"
-                             f"{_units(self.luminance[0], 10000)})")
-            if self.max_cll is not None:
-                parts.append(f"max-cll={self.max_cll},{self.max_fall or 0}")
-            return {"x265-params": ":".join(["hdr10=1", *parts])} if parts else {}
-        if codec == "libsvtav1":
-            parts = []
-            if self.primaries and self.white and self.luminance:
-                chroma = "".join(f"{name}({float(x):.4f},{float(y):.4f})" for name, (x, y)
-                                 in zip("GBR", self._gbr(), strict=True))
-                parts.append(f"mastering-display={chroma}WP({float(self.white[0]):.4f},"
-                             f"{float(self.white[1]):.4f})L({float(self.luminance[1]):.4f},"
-                             f"{float(self.luminance[0]):.4f})")
-            if self.max_cll is not None:
-                parts.append(f"content-light={self.max_cll},{self.max_fall or 0}")
-            return {"svtav1-params": ":".join(parts)} if parts else {}
-        return {}
+        syntax = _SYNTAX.get(codec)
+        if syntax is None:
+            return {}
+        parts = list(syntax.always)
+        if self.primaries and self.white and self.luminance:
+            red, green, blue = self.primaries
+            points = "".join(f"{name}({syntax.chroma(x)},{syntax.chroma(y)})" for name, (x, y)
+                             in (("G", green), ("B", blue), ("R", red), ("WP", self.white)))
+            low, high = self.luminance
+            parts.append(f"{syntax.mastering}={points}"
+                         f"L({syntax.light(high)},{syntax.light(low)})")
+        if self.max_cll is not None:
+            parts.append(f"{syntax.light_level}={self.max_cll},{self.max_fall or 0}")
+        return {syntax.option: ":".join(parts)} if len(parts) > len(syntax.always) else {}
 
-    def _gbr(self) -> list[tuple[Fraction, Fraction]]:
-        assert self.primaries is not None
-        red, green, blue = self.primaries
-        return [green, blue, red]
+
+@dataclass(frozen=True)
+class _Syntax:
+    """How one encoder takes HDR10 metadata in its parameter list."""
+
+    option: str
+    mastering: str
+    light_level: str
+    chroma: Callable[[Fraction], str]  # a chromaticity coordinate
+    light: Callable[[Fraction], str]  # a luminance in cd/m²
+    always: tuple[str, ...] = ()
+
+
+_SYNTAX = {
+    # x265 counts chromaticity in steps of 1/50000 and luminance in 1/10000 cd/m².
+    "libx265": _Syntax("x265-params", "master-display", "max-cll",
+                       lambda v: str(round(v * 50000)), lambda v: str(round(v * 10000)),
+                       always=("hdr10=1",)),
+    "libsvtav1": _Syntax("svtav1-params", "mastering-display", "content-light",
+                         lambda v: f"{float(v):.4f}", lambda v: f"{float(v):.4f}"),
+}
+ENCODERS = tuple(_SYNTAX)  # the encoders that write static HDR metadata
 
 
 def side_data(frame: av.VideoFrame) -> list[SideData]:
@@ -132,8 +139,3 @@ def side_data(frame: av.VideoFrame) -> list[SideData]:
 
 def _ratio(num: int, den: int) -> Fraction:
     return Fraction(num, den) if den else Fraction(0)
-
-
-def _units(value: Fraction, per_unit: int) -> int:
-    """``value`` in the integer steps x265 takes (1/50000 for chromaticity, 1/10000 cd/m²)."""
-    return round(value * per_unit)
