@@ -11,7 +11,7 @@ import pytest
 from clips import Track, audio_seconds, write_tracks
 from test_cli import assert_one_line_error, run_cli
 
-from vidfuse.video import writer
+from vidfuse.video import streams as stream_routes
 
 
 @dataclass(frozen=True)
@@ -142,7 +142,7 @@ def test_webm_without_codec_is_vp9_with_opus(tmp_path: Path) -> None:
 def test_an_audio_failure_names_the_audio_stream(tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     # MP3 holds two channels at most: an encoder that refuses this stream's 7.1.
-    monkeypatch.setitem(writer._AUDIO_FALLBACK, "mp4", "libmp3lame")
+    monkeypatch.setitem(stream_routes._AUDIO_FALLBACK, "mp4", "libmp3lame")
     clip = write_tracks(tmp_path / "in.mkv", [Track("pcm_s16le", 48000, "7.1")])
     out = tmp_path / "out.mp4"
     code, output = run_cli("upscale", clip, "--out", out)

@@ -17,6 +17,8 @@ from vidfuse.video.colour import ColourInfo, WorkingFormat
 from vidfuse.video.hdr import HdrMetadata
 
 PacketSink = Callable[[av.Packet], None]
+# How a stage says what it changed or dropped: one line, for the user.
+Warn = Callable[[str], None]
 
 
 # Stream tags that describe the old encoding (or that each muxer writes itself), not the

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
-from typing import Protocol, cast
+from typing import cast
 
 import av
 import cv2
 import numpy as np
-from av.subtitles.codeccontext import SubtitleCodecContext
-from av.subtitles.stream import SubtitleStream
 
 from vidfuse.errors import OutputError, UsageError, ffmpeg_reason
 from vidfuse.picture import Picture
@@ -28,8 +25,9 @@ from vidfuse.video.colour import (
     with_alpha,
 )
 from vidfuse.video.hdr import ENCODERS as HDR_ENCODERS
-from vidfuse.video.media import Attachment, SourceInfo, descriptive_tags
+from vidfuse.video.media import Attachment, SourceInfo, Warn
 from vidfuse.video.pipes import PIPE_FORMAT, ffmpeg_url, is_pipe
+from vidfuse.video.streams import Route, route_streams
 
 CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mkv": "matroska", ".mov": "mov", ".webm": "webm"}
 CODECS = ("libx264", "libx265", "libsvtav1", "libvpx-vp9", "ffv1")
@@ -68,42 +66,6 @@ _ALPHA_FORMATS = {"libvpx-vp9": "yuva420p"}
 _AV1 = ("libsvtav1", "libaom-av1", "av1_nvenc")
 _HARDWARE_SUFFIXES = ("_nvenc", "_qsv", "_amf", "_vaapi", "_videotoolbox")
 
-# Audio codecs (FFmpeg's names, as ffprobe prints them) each container stores as they are;
-# anything else is re-encoded. Matroska holds every codec.
-_PCM = {"pcm_s16le", "pcm_s16be", "pcm_s24le", "pcm_s24be", "pcm_s32le", "pcm_s32be",
-        "pcm_f32le", "pcm_f32be", "pcm_f64le", "pcm_f64be", "pcm_u8", "pcm_alaw", "pcm_mulaw"}
-_AUDIO_COPY = {
-    "mp4": {"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"},
-    "mov": {"aac", "mp3", "alac", "ac3", "eac3", *_PCM},
-    "webm": {"opus", "vorbis"},
-}
-_AUDIO_FALLBACK = {"mp4": "aac", "mov": "aac", "webm": "libopus", "matroska": "aac"}
-# What a codec is called in a warning, where FFmpeg's name is not what users know.
-_KNOWN_AS = {"aac": "AAC", "libopus": "Opus"}
-# Subtitles: what each container holds as it is; text subtitles it does not hold are
-# converted to its own text format, bitmap ones (DVD, Blu-ray) cannot be.
-_SUBTITLE_COPY = {
-    "mp4": {"mov_text"},
-    "mov": {"mov_text"},
-    "webm": {"webvtt"},
-    "matroska": {"subrip", "ass", "ssa", "webvtt", "dvd_subtitle", "hdmv_pgs_subtitle",
-                 "dvb_subtitle"},
-}
-_TEXT_SUBTITLES = {"subrip", "srt", "ass", "ssa", "webvtt", "mov_text", "text"}
-_SUBTITLE_TARGET = {"mp4": "mov_text", "mov": "mov_text", "webm": "webvtt", "matroska": "srt"}
-# Dispositions a player acts on, carried with each copied stream, and those each muxer
-# writes (read back from its files): the others are dropped with a warning.
-_DISPOSITIONS = ("default", "forced", "hearing_impaired", "visual_impaired", "comment",
-                 "original", "dub", "lyrics", "karaoke", "captions", "descriptions")
-_DISPOSITIONS_KEPT = {
-    "matroska": {"default", "forced", "hearing_impaired", "visual_impaired", "comment",
-                 "original", "dub"},
-    "mp4": {"default", "forced", "hearing_impaired", "visual_impaired", "comment", "dub"},
-    "mov": {"default"},
-    "webm": {"default", "forced"},
-}
-
-Warn = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -249,9 +211,9 @@ class VideoFileSink:
             self._container.metadata.update(info.tags)
             self._stream = self._add_video_stream(settings, rate, fmt, warn)
             self._stream.metadata.update(info.video_tags)
-            self._routes: dict[int, _Route] = {}  # by input stream index
+            self._routes: dict[int, Route] = {}  # by input stream index
             if settings.keep_audio:
-                self._add_passthrough(fmt, info.passthrough, warn)
+                self._routes = route_streams(self._container, fmt, info.passthrough, warn)
                 self._add_attachments(fmt, info.attachments, warn)
             self._container.set_chapters([
                 {"id": number, "start": round(chapter.start * 1000),
@@ -327,40 +289,6 @@ class VideoFileSink:
             warn(f"the input's {' and '.join(hdr.dynamic)} dynamic metadata is dropped: it "
                  "describes each original frame, and the new frames have none (the static "
                  "HDR10 metadata and colour tags are kept)")
-
-    def _add_passthrough(self, fmt: str, streams: list[av.stream.Stream], warn: Warn) -> None:
-        for source in streams:
-            name = source.codec_context.codec.canonical_name
-            label = f"{source.type} stream #{source.index} ({name})"
-            route: _Route
-            if source.type == "audio":
-                allowed = _AUDIO_COPY.get(fmt)
-                if allowed is None or name in allowed:
-                    route = _Copy(self._container, source)
-                else:
-                    target = _AUDIO_FALLBACK[fmt]
-                    warn(f"re-encoding {label} to {_KNOWN_AS.get(target, target)}: {fmt} "
-                         "cannot hold it")
-                    route = _AudioTranscoder(self._container, cast(av.AudioStream, source),
-                                             target, label)
-            elif name in _SUBTITLE_COPY.get(fmt, set()):
-                route = _Copy(self._container, source)
-            elif name in _TEXT_SUBTITLES:
-                target = _SUBTITLE_TARGET[fmt]
-                warn(f"converting {label} to {target}, the text subtitles {fmt} holds "
-                     "(styling is lost)")
-                route = _SubtitleTranscoder(self._container, source, target, label)
-            else:
-                warn(f"dropping {label}: {fmt} cannot hold these picture subtitles, nor "
-                     "can they become text (use .mkv)")
-                continue
-            flags = [name for name in _DISPOSITIONS
-                     if source.disposition & av.stream.Disposition[name]]
-            _carry_identity(source, route.stream, flags)
-            if lost := [name for name in flags if name not in _DISPOSITIONS_KEPT[fmt]]:
-                warn(f"{fmt} cannot mark {label} as {', '.join(lost).replace('_', ' ')}: "
-                     "players will not know (use .mkv)")
-            self._routes[source.index] = route
 
     def _add_attachments(self, fmt: str, attachments: list[Attachment], warn: Warn) -> None:
         if not attachments:
@@ -440,129 +368,6 @@ class VideoFileSink:
         writing it failed (finishing it would fail the same way)."""
         with contextlib.suppress(av.error.FFmpegError, OSError):
             self._container.close()
-
-
-def _carry_identity(source: av.stream.Stream, target: av.stream.Stream,
-                    dispositions: list[str]) -> None:
-    """What players show and pick a stream by: its language, title and dispositions."""
-    target.metadata.update(descriptive_tags(source.metadata))
-    flags = av.stream.Disposition(0)
-    for name in dispositions:
-        flags |= av.stream.Disposition[name]
-    target.disposition = flags
-
-
-class _Route(Protocol):
-    """How one input stream's packets reach the output: copied, or decoded and re-encoded."""
-
-    @property
-    def stream(self) -> av.stream.Stream: ...
-
-    def send(self, packet: av.Packet) -> list[av.Packet]: ...
-
-    def flush(self) -> list[av.Packet]: ...
-
-
-class _Copy:
-    """Packets stored as they are."""
-
-    def __init__(self, container: av.container.OutputContainer,
-                 source: av.stream.Stream) -> None:
-        self.stream = container.add_stream_from_template(source)
-
-    def send(self, packet: av.Packet) -> list[av.Packet]:
-        packet.stream = self.stream
-        return [packet]
-
-    def flush(self) -> list[av.Packet]:
-        return []
-
-
-# Channel layouts every fallback encoder opens with, by channel count; a source whose
-# layout has no names ("2 channels", as PCM in AVI or Matroska often has) gets these too.
-_LAYOUTS = {1: "mono", 2: "stereo", 3: "3.0", 4: "quad", 5: "5.0", 6: "5.1", 7: "6.1", 8: "7.1"}
-
-
-class _AudioTranscoder:
-    """Re-encodes one audio stream for a container that cannot hold its codec: the encoder
-    takes the decoder's channels and rate where it can, else the nearest it supports."""
-
-    def __init__(self, container: av.container.OutputContainer, source: av.AudioStream,
-                 codec: str, label: str) -> None:
-        self._label = label
-        decoder = source.codec_context
-        encoder = av.codec.Codec(codec, "w")
-        rate = _nearest_rate(decoder.sample_rate or 48000, encoder.audio_rates)
-        channels = decoder.layout.nb_channels if decoder.layout else 2
-        layout = _LAYOUTS[min(max(channels, 1), 8)]
-        self.stream = cast(av.AudioStream, container.add_stream(codec, rate=rate))
-        self.stream.layout = layout
-        fmt = (encoder.audio_formats or [av.AudioFormat("fltp")])[0].name
-        self._resampler = av.AudioResampler(format=fmt, layout=layout, rate=rate)
-        self._failing(self.stream.codec_context.open)  # now: a refusal names this stream
-
-    def _failing(self, call: Callable[[], list[av.Packet] | None]) -> list[av.Packet]:
-        try:
-            return call() or []
-        except av.error.FFmpegError as exc:
-            raise OutputError(f"cannot re-encode {self._label}: {ffmpeg_reason(exc)}") from exc
-
-    def send(self, packet: av.Packet) -> list[av.Packet]:
-        try:
-            frames = packet.decode()
-        except av.error.InvalidDataError:
-            # A damaged or partial packet (AVI audio often starts mid-frame) is skipped, as
-            # ffmpeg does; decoding goes on from the next one.
-            return []
-        except av.error.FFmpegError as exc:
-            raise OutputError(f"cannot decode {self._label}: {ffmpeg_reason(exc)}") from exc
-        return self._failing(lambda: [packet for frame in frames
-                                      for resampled in self._resampler.resample(
-                                          cast(av.AudioFrame, frame))
-                                      for packet in self.stream.encode(resampled)])
-
-    def flush(self) -> list[av.Packet]:
-        return self._failing(lambda: [*(packet for resampled in self._resampler.resample(None)
-                                        for packet in self.stream.encode(resampled)),
-                                      *self.stream.encode(None)])
-
-
-def _nearest_rate(rate: int, supported: list[int] | None) -> int:
-    """``rate`` if the encoder takes it, else the lowest it takes above it (never lose
-    bandwidth), else its highest (192 kHz to AAC: 96 kHz)."""
-    if not supported or rate in supported:
-        return rate
-    return min((r for r in supported if r > rate), default=max(supported))
-
-
-class _SubtitleTranscoder:
-    """Converts one text subtitle stream to the container's own text format (the words and
-    their timing survive; fonts, colours and positions do not)."""
-
-    def __init__(self, container: av.container.OutputContainer, source: av.stream.Stream,
-                 codec: str, label: str) -> None:
-        self._label = label
-        self._decoder = cast(SubtitleCodecContext, source.codec_context)
-        if not self._decoder.is_open:
-            self._decoder.open()  # text decoders make their style header as they open
-        self.stream = cast(SubtitleStream, container.add_stream(codec))
-        self.stream.time_base = source.time_base
-        self.stream.codec_context.subtitle_header = self._decoder.subtitle_header
-
-    def send(self, packet: av.Packet) -> list[av.Packet]:
-        try:
-            subtitle = self._decoder.decode2(packet)
-            if subtitle is None:
-                return []
-            out = self.stream.codec_context.encode_subtitle(subtitle)
-        except av.error.FFmpegError as exc:
-            raise OutputError(f"cannot convert {self._label}: {ffmpeg_reason(exc)}") from exc
-        out.stream = self.stream
-        out.pts, out.dts, out.duration = packet.pts, packet.dts, packet.duration
-        return [out]
-
-    def flush(self) -> list[av.Packet]:
-        return []
 
 
 class FrameDirectorySink:
