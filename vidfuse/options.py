@@ -130,26 +130,30 @@ class UpscaleOptions:
                 raise UsageError(f"not found: {given}")
             if given is not None and given.resolve() == self.output.resolve():
                 raise UsageError(f"output would overwrite {given}")
-        if not is_pipe(self.output):  # standard output has no file to check
-            self._check_output_file()
+        check_output(self.output, [self.input], self.overwrite)
         check_encode_settings(self.encode, self.output)
 
-    def _check_output_file(self) -> None:
-        kind = output_kind(self.output)
-        if self.output.resolve() == self.input.resolve():
-            raise UsageError(f"output would overwrite the input: {self.output}")
-        if self.output.exists() and not self.overwrite:
-            raise UsageError(f"output exists: {self.output} (pass --overwrite to replace it)")
-        if kind == "frames" and self.output.exists() and not self.output.is_dir():
-            raise UsageError(f"output {self.output} is a file, not a directory for PNG frames")
-        parent = self.output.resolve().parent
-        if not parent.is_dir():
-            raise UsageError(f"output directory does not exist: {parent}")
-        try:  # os.access() says yes to root even where the filesystem refuses
-            with tempfile.TemporaryFile(dir=parent):
-                pass
-        except OSError:
-            raise UsageError(f"output directory is not writable: {parent}") from None
+
+def check_output(output: Path, inputs: list[Path], overwrite: bool) -> None:
+    """Refuse, before any work, an output that would replace an input or a file the user did
+    not ask to replace, or that cannot be written where it is to go."""
+    if is_pipe(output):  # standard output has no file to check
+        return
+    kind = output_kind(output)
+    if any(output.resolve() == given.resolve() for given in inputs if not is_pipe(given)):
+        raise UsageError(f"output would overwrite the input: {output}")
+    if output.exists() and not overwrite:
+        raise UsageError(f"output exists: {output} (pass --overwrite to replace it)")
+    if kind == "frames" and output.exists() and not output.is_dir():
+        raise UsageError(f"output {output} is a file, not a directory for PNG frames")
+    parent = output.resolve().parent
+    if not parent.is_dir():
+        raise UsageError(f"output directory does not exist: {parent}")
+    try:  # os.access() says yes to root even where the filesystem refuses
+        with tempfile.TemporaryFile(dir=parent):
+            pass
+    except OSError:
+        raise UsageError(f"output directory is not writable: {parent}") from None
 
 
 @dataclass(frozen=True)
