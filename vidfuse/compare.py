@@ -227,13 +227,13 @@ class _Tiles:
         else:
             tiles = list(zip(shown, self._labels, strict=True))
         if options.diff:
-            tiles += [(_heat(s, shown[0]), f"error: {label}")
+            tiles += [(heat_map(s, shown[0]), f"error: {label}")
                       for s, label in zip(shown[1:], self._labels[1:], strict=True)]
         canvas = np.zeros((self.canvas_size[1], self.canvas_size[0], 3), np.uint8)
         width, height = self.tile
         for index, (image, label) in enumerate(tiles):
             x, y = (index * width, 0) if options.layout == "row" else (0, index * height)
-            canvas[y:y + height, x:x + width] = _labelled(image, label)
+            canvas[y:y + height, x:x + width] = labelled(image, label)
         return canvas
 
     def _zoomed(self, rgb: np.ndarray) -> np.ndarray:
@@ -245,7 +245,7 @@ class _Tiles:
         return cv2.resize(region, self.tile, interpolation=cv2.INTER_NEAREST)
 
 
-def _heat(rgb: np.ndarray, reference: np.ndarray) -> np.ndarray:
+def heat_map(rgb: np.ndarray, reference: np.ndarray) -> np.ndarray:
     """Where ``rgb`` differs from ``reference``: black where equal, bright where far off
     (a difference of 64 levels or more saturates)."""
     error = cv2.absdiff(rgb, reference).max(axis=2)
@@ -253,7 +253,7 @@ def _heat(rgb: np.ndarray, reference: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(cv2.applyColorMap(scaled, cv2.COLORMAP_INFERNO), cv2.COLOR_BGR2RGB)
 
 
-def _labelled(rgb: np.ndarray, label: str) -> np.ndarray:
+def labelled(rgb: np.ndarray, label: str) -> np.ndarray:
     """``rgb`` with ``label`` in white on a black strip along its top."""
     image = rgb.copy()
     bar = max(12, round(image.shape[0] * _LABEL_BAR))

@@ -17,7 +17,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import cv2
@@ -38,6 +38,9 @@ from vidfuse.video.colour import picture_to_frame, to_rgb
 from vidfuse.video.media import SourceInfo
 from vidfuse.video.reader import VideoFileSource
 
+# Frames by method ("truth" among them), as an evaluation rebuilt them.
+Rebuilt = dict[str, list[Picture]]
+
 _STATIC = 2.0 / 255  # luma change below this (per frame) marks a pixel as static
 
 
@@ -47,9 +50,12 @@ class Score:
     ssim: float
     stability: float | None = None  # mean |chroma change| on static pixels, 8-bit units
     seconds: float | None = None  # the method's own time (building and --adapt included)
+    # RGB PSNR of each scored frame, in order (for plots and for finding the worst frames).
+    frames: tuple[float, ...] = field(default=(), compare=False, repr=False)
 
     def as_dict(self) -> dict[str, float | None]:
-        return asdict(self)
+        """The means (what tables and --json show); per-frame scores stay out."""
+        return {k: v for k, v in asdict(self).items() if k != "frames"}
 
 
 @dataclass
@@ -71,16 +77,19 @@ class Clip:
     def score(self, truth: Sequence[Picture], made: Sequence[Picture],
               stability: float | None = None) -> Score:
         pairs = [(self.rgb(t), self.rgb(m)) for t, m in zip(truth, made, strict=True)]
-        return Score(float(np.mean([psnr(t, m) for t, m in pairs])),
-                     float(np.mean([ssim(t, m) for t, m in pairs])), stability)
+        per_frame = tuple(psnr(t, m) for t, m in pairs)
+        return Score(float(np.mean(per_frame)), float(np.mean([ssim(t, m) for t, m in pairs])),
+                     stability, frames=per_frame)
 
 
 def evaluate_time(clip: Clip, engines: Sequence[str], factor: int = 2, device: str = "cpu",
-                  weights: Mapping[str, Path] | None = None) -> dict[str, Score]:
+                  weights: Mapping[str, Path] | None = None,
+                  rebuilt: Rebuilt | None = None) -> dict[str, Score]:
     """Every ``factor``-th frame kept, the rest rebuilt; scene cuts repeat as `upscale` does.
 
     A name in ``weights`` ("convlstm@untrained": the engine before "@") runs with those
-    weights instead of the shipped ones.
+    weights instead of the shipped ones. ``rebuilt``, where given, receives the truth and
+    every method's frames (for pictures of where they differ).
     """
     kept = clip.pictures[::factor]
     count = (len(kept) - 1) * factor  # frames that have a later kept frame
@@ -104,15 +113,18 @@ def evaluate_time(clip: Clip, engines: Sequence[str], factor: int = 2, device: s
     info = clip.info
     rate = info.frame_rate / factor
     # The filter stops short of the last input frame: a repeated one makes it finish the gap.
-    rebuilt = list(minterpolate([*kept, kept[-1]], info.working, info.colour, rate,
-                                info.frame_rate))
-    made["minterpolate"] = [p for i, p in enumerate(rebuilt[:count]) if i % factor]
+    filtered = list(minterpolate([*kept, kept[-1]], info.working, info.colour, rate,
+                                 info.frame_rate))
+    made["minterpolate"] = [p for i, p in enumerate(filtered[:count]) if i % factor]
+    if rebuilt is not None:
+        rebuilt.update({"truth": truth, **made})
     return {name: clip.score(truth, pictures) for name, pictures in made.items()}
 
 
 def evaluate_colour(clip: Clip, colourisers: Sequence[str], every: int,
                     device: str = "cpu", adapt_steps: int = DEFAULT_ADAPT_STEPS,
-                    weights: Mapping[str, Path] | None = None) -> dict[str, Score]:
+                    weights: Mapping[str, Path] | None = None,
+                    rebuilt: Rebuilt | None = None) -> dict[str, Score]:
     """Colour of every ``every``-th frame kept; "truth" scores the clip's own stability.
 
     A name ending in "+adapt" (e.g. "ae+adapt") is that colouriser fine-tuned for
@@ -122,6 +134,8 @@ def evaluate_colour(clip: Clip, colourisers: Sequence[str], every: int,
     """
     pictures = clip.pictures
     truth = [p for i, p in enumerate(pictures) if i % every]
+    if rebuilt is not None:
+        rebuilt["truth"] = truth
     scores = {"truth": Score(float("inf"), 1.0, chroma_stability(pictures, pictures))}
     for name in colourisers:
         started = time.perf_counter()
@@ -136,8 +150,10 @@ def evaluate_colour(clip: Clip, colourisers: Sequence[str], every: int,
         made = list(colourise_stream(pictures, EveryNthKeyframe(every), colouriser,
                                      SceneCutDetector(DEFAULT_SCENE_THRESHOLD), FusionCounts()))
         seconds = time.perf_counter() - started
-        scored = clip.score(truth, [p for i, p in enumerate(made) if i % every],
-                            chroma_stability(made, pictures))
+        between = [p for i, p in enumerate(made) if i % every]
+        if rebuilt is not None:
+            rebuilt[name] = between
+        scored = clip.score(truth, between, chroma_stability(made, pictures))
         scores[name] = replace(scored, seconds=seconds)
     return scores
 
@@ -196,25 +212,29 @@ class EvalReport:
     colour: dict[str, Score]  # "truth" holds the clip's own stability
     time: dict[str, Score]
     fusion: Score
+    clip_info: SourceInfo | None = field(default=None, compare=False, repr=False)
+    # With keep_frames: every method's rebuilt frames, by section ("colour", "time").
+    rebuilt: dict[str, Rebuilt] = field(default_factory=dict, compare=False, repr=False)
 
     def as_dict(self) -> dict[str, object]:
-        """JSON-ready: infinities (the truth's PSNR) become None."""
-        def plain(value: object) -> object:
-            if isinstance(value, dict):
-                return {k: plain(v) for k, v in value.items()}
-            if isinstance(value, float) and value == float("inf"):
-                return None
-            return value
+        """JSON-ready means: infinities (the truth's PSNR) become None."""
+        def plain(score: Score) -> dict[str, float | None]:
+            return {k: None if v == float("inf") else v for k, v in score.as_dict().items()}
 
-        return {k: plain(v) for k, v in asdict(self).items()}
+        return {"clip": self.clip, "frames": self.frames, "keyframe_every": self.keyframe_every,
+                "factor": self.factor, "colouriser": self.colouriser, "engine": self.engine,
+                "colour": {n: plain(s) for n, s in self.colour.items()},
+                "time": {n: plain(s) for n, s in self.time.items()},
+                "fusion": plain(self.fusion)}
 
 
 def evaluate(path: Path, keyframe_every: int = 8, factor: int = 2, frames: int = 97,
-             engine: str = "auto", colouriser: str = "auto", device: str = "cpu"
-             ) -> EvalReport:
+             engine: str = "auto", colouriser: str = "auto", device: str = "cpu",
+             keep_frames: bool = False) -> EvalReport:
     """Hide colour (all but every ``keyframe_every``-th frame's) and frames (all but every
     ``factor``-th) of the first ``frames`` of a colour clip, rebuild them with every method
-    and the pipeline, and score each against the truth."""
+    and the pipeline, and score each against the truth. ``keep_frames``: the report keeps
+    every rebuilt frame too (for pictures of the worst ones: :mod:`vidfuse.report`)."""
     from vidfuse.colourisers import COLOURISERS
     from vidfuse.engines import AUTO_ENGINE, ENGINES
 
@@ -226,9 +246,12 @@ def evaluate(path: Path, keyframe_every: int = 8, factor: int = 2, frames: int =
     colour_names = list(dict.fromkeys(["nearest", "flow", "ae", chosen_colour]))
     time_names = list(dict.fromkeys(["blend", "flow", AUTO_ENGINE, "convlstm",
                                      *([] if engine == "auto" else [engine])]))
+    rebuilt: dict[str, Rebuilt] = {"colour": {}, "time": {}} if keep_frames else {}
     return EvalReport(
         clip=str(path), frames=len(clip.pictures), keyframe_every=keyframe_every,
         factor=factor, colouriser=chosen_colour, engine=ENGINES.resolve(engine),
-        colour=evaluate_colour(clip, colour_names, keyframe_every, device),
-        time=evaluate_time(clip, time_names, factor, device),
-        fusion=evaluate_fusion(clip, colouriser, engine, keyframe_every, factor, device))
+        colour=evaluate_colour(clip, colour_names, keyframe_every, device,
+                               rebuilt=rebuilt.get("colour")),
+        time=evaluate_time(clip, time_names, factor, device, rebuilt=rebuilt.get("time")),
+        fusion=evaluate_fusion(clip, colouriser, engine, keyframe_every, factor, device),
+        clip_info=clip.info, rebuilt=rebuilt)

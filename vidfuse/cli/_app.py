@@ -13,6 +13,7 @@ from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from vidfuse import __version__
 from vidfuse.errors import Cancelled, UsageError, VidfuseError
@@ -134,7 +135,7 @@ def parse_offset(text: str) -> float | None:
 
 
 def fail(message: str, code: int) -> NoReturn:
-    err.print(f"[red]error:[/] {message}", soft_wrap=True)
+    err.print(f"[red]error:[/] {escape(message)}", soft_wrap=True)
     raise typer.Exit(code)
 
 

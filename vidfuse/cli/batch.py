@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -111,7 +112,7 @@ def batch_command(
     def finished(result: FileResult) -> None:
         progress.advance(overall)
         if result.status == "failed" and not quiet:
-            err.print(f"[red]failed:[/] {result.file}: {result.error}", soft_wrap=True)
+            err.print(f"[red]failed:[/] {escape(f'{result.file}: {result.error}')}", soft_wrap=True)
 
     interrupted = False
     with progress:
@@ -149,7 +150,7 @@ class _BatchFileObserver(SilentObserver):
             self._progress.update(self._task, completed=counts.frames_read)
 
     def warning(self, message: str) -> None:
-        self._progress.console.print(f"[yellow]warning:[/] {message}")
+        self._progress.console.print(f"[yellow]warning:[/] {escape(message)}")
 
 
 def _print_batch_summary(results: list[FileResult], root: Path, quiet: bool) -> None:

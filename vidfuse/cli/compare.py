@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 
 from vidfuse.cli import _options as shared
 from vidfuse.cli._app import err, flag, guarded, stop_requested
@@ -81,4 +82,4 @@ class _Warnings(SilentObserver):
     """Compare reports only warnings, on stderr."""
 
     def warning(self, message: str) -> None:
-        err.print(f"[yellow]warning:[/] {message}")
+        err.print(f"[yellow]warning:[/] {escape(message)}")

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from vidfuse import colourisers, engines
-from vidfuse.cli._app import flag, guarded, out
+from vidfuse.cli._app import err, flag, guarded, out
 
 
 def eval_command(
@@ -31,6 +31,12 @@ def eval_command(
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
     as_json: Annotated[bool, flag("--json", help="Print JSON instead of tables.")]
         = False,
+    report: Annotated[Path | None, typer.Option(
+        metavar="DIR", help="Also write an HTML page there (index.html, with its images): "
+                            "the table, every method's PSNR frame by frame, and the worst "
+                            "frames side by side. Needs pip install 'vidfuse\\[report]'.",
+        show_default=False)] = None,
+    worst: Annotated[int, typer.Option(help="How many worst frames the report shows.")] = 6,
 ) -> None:
     """Score colour and interpolation against ground truth on a colour clip.
 
@@ -44,14 +50,19 @@ def eval_command(
     from vidfuse.device import resolve_device
     from vidfuse.evaluate import evaluate
 
-    report = guarded(lambda: evaluate(clip, keyframe_every, factor, frames, engine, colouriser,
-                                      resolve_device(device)))
+    result = guarded(lambda: evaluate(clip, keyframe_every, factor, frames, engine, colouriser,
+                                      resolve_device(device), keep_frames=report is not None))
+    if report is not None:
+        from vidfuse.report import write_report
+
+        page = guarded(lambda: write_report(result, report, worst))
+        err.print(f"report: {page}", soft_wrap=True)
     if as_json:
-        out.print_json(json.dumps(report.as_dict()))
+        out.print_json(json.dumps(result.as_dict()))
         return
-    title = f"{clip.name}, first {report.frames} frames"
-    for scores, heading in ((report.colour, f"colour kept on 1 frame in {keyframe_every}"),
-                            (report.time, f"x{factor} frame rate from 1 frame in {factor}")):
+    title = f"{clip.name}, first {result.frames} frames"
+    for scores, heading in ((result.colour, f"colour kept on 1 frame in {keyframe_every}"),
+                            (result.time, f"x{factor} frame rate from 1 frame in {factor}")):
         table = Table(title=f"{title}: {heading}")
         for column in ("method", "PSNR dB", "SSIM", "stability"):
             table.add_column(column, justify="left" if column == "method" else "right")
@@ -60,7 +71,7 @@ def eval_command(
                           "-" if name == "truth" else f"{score.ssim:.4f}",
                           "" if score.stability is None else f"{score.stability:.3f}")
         out.print(table)
-    fused = report.fusion
-    out.print(f"fusion ({report.colouriser} colour + {report.engine} engine, x{factor}, "
+    fused = result.fusion
+    out.print(f"fusion ({result.colouriser} colour + {result.engine} engine, x{factor}, "
               f"colour on 1 frame in {keyframe_every}): {fused.psnr:.2f} dB, "
               f"SSIM {fused.ssim:.4f}, stability {fused.stability or 0:.3f}")

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -66,7 +67,7 @@ class _ProgressObserver:
                                   fps=counts.frames_read / elapsed if elapsed else 0.0)
 
     def warning(self, message: str) -> None:
-        err.print(f"[yellow]warning:[/] {message}")
+        err.print(f"[yellow]warning:[/] {escape(message)}")
 
     def adapting(self, done: int, total: int) -> None:
         if self._progress is None:
