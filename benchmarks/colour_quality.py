@@ -28,6 +28,7 @@ from vidfuse.colourisers import available
 from vidfuse.evaluate import Clip, Score, evaluate_colour
 from vidfuse.fusion import DEFAULT_ADAPT_STEPS
 from vidfuse.nets.colouriser import KeyframeColourNet
+from vidfuse.report import report_clip
 from vidfuse.train.sources import CLIPS, VALIDATION_CLIPS
 
 UNTRAINED = "ae@untrained"
@@ -48,6 +49,9 @@ def main() -> None:
                              "confidence blend of its four aligned candidates)")
     parser.add_argument("--adapt", type=int, default=DEFAULT_ADAPT_STEPS,
                         help="steps for 'ae+adapt'")
+    parser.add_argument("--report", type=Path, metavar="DIR",
+                        help="also write each clip's HTML report (vidfuse eval --report, "
+                             "keyframes every --every's first value) into DIR/CLIP")
     parser.add_argument("--card", type=Path,
                         help="model card (JSON) to record the learned colouriser's scores in")
     args = parser.parse_args()
@@ -55,6 +59,9 @@ def main() -> None:
     console = Console(width=160)
     started = time.perf_counter()
     clips = {name: Clip.load(clip_path(name), args.frames) for name in args.clips}
+    for name in args.clips if args.report else ():
+        page = report_clip(clip_path(name), args.report / name, args.frames, args.every[0])
+        console.print(f"report: {page}")
     scratch = tempfile.TemporaryDirectory()  # removed when the script ends
     untrained = Path(scratch.name) / "untrained.safetensors"
     save_file(KeyframeColourNet().state_dict(), str(untrained))

@@ -26,6 +26,7 @@ from safetensors.torch import save_file
 from vidfuse.engines import available
 from vidfuse.evaluate import Clip, evaluate_time
 from vidfuse.nets.interpolator import RecurrentFlowRefiner
+from vidfuse.report import report_clip
 from vidfuse.train.sources import TRAINING_CLIPS, VALIDATION_CLIPS
 
 UNTRAINED = "convlstm@untrained"
@@ -47,6 +48,9 @@ def main() -> None:
                         help=f"names; '{UNTRAINED}' is the learned engine with its network "
                              "before training (zero output layer)")
     parser.add_argument("--json", type=Path, help="also write the scores here")
+    parser.add_argument("--report", type=Path, metavar="DIR",
+                        help="also write each clip's HTML report (vidfuse eval --report) "
+                             "into DIR/CLIP")
     parser.add_argument("--card", type=Path,
                         help="model card (JSON) to record the learned engine's scores in")
     parser.add_argument("--card-engine", default="convlstm")
@@ -64,6 +68,8 @@ def main() -> None:
     save_file(RecurrentFlowRefiner().state_dict(), str(untrained))
     for clip in args.clips:
         results[clip] = evaluate_clip(clip_path(clip), args.frames, args.engines, untrained)
+        if args.report:
+            print(f"report: {report_clip(clip_path(clip), args.report / clip, args.frames)}")
         label = (clip if clip in VALIDATION_CLIPS
                  else f"{clip} (learned engines trained on it)" if clip in TRAINING_CLIPS
                  else f"{clip} (neither trained nor validated on)")

@@ -96,3 +96,15 @@ def test_bad_comparisons_are_one_line_usage_errors(pair: tuple[Path, Path], tmp_
     assert code == 2, output
     assert_one_line_error(output, fragment)
     assert not out.exists()
+
+
+def test_a_comparison_can_be_piped(pair: tuple[Path, Path]) -> None:
+    import io
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "vidfuse", "compare", *map(str, pair),
+                           "--out", "-"], capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr.decode()
+    with av.open(io.BytesIO(done.stdout)) as container:  # Matroska, ready for | mpv -
+        assert sum(1 for _ in container.decode(video=0)) == 20

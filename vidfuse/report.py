@@ -66,6 +66,16 @@ def write_report(report: EvalReport, folder: Path, worst: int = 6) -> Path:
     return page
 
 
+def report_clip(path: Path, folder: Path, frames: int = 97, keyframe_every: int = 8,
+                factor: int = 2, worst: int = 6, device: str = "cpu") -> Path:
+    """Evaluate a colour clip as `vidfuse eval` does and write its report into ``folder``
+    (what the benchmark scripts' ``--report`` runs per clip)."""
+    from vidfuse.evaluate import evaluate
+
+    report = evaluate(path, keyframe_every, factor, frames, device=device, keep_frames=True)
+    return write_report(report, folder, worst)
+
+
 def _table(scores: dict[str, Score]) -> str:
     rows = "".join(f"<tr><td>{html.escape(n)}</td><td>{s.psnr:.2f}</td><td>{s.ssim:.4f}</td>"
                    f"<td>{'' if s.stability is None else f'{s.stability:.3f}'}</td></tr>"
