@@ -30,8 +30,7 @@ from vidfuse.video.colour import (
     RGB_WORKING_COLOUR,
     WorkingFormat,
     frame_to_picture,
-    picture_to_frame,
-    to_rgb,
+    picture_to_rgb,
 )
 from vidfuse.video.media import SourceInfo
 from vidfuse.video.reader import ImageSequenceSource, VideoFileSource, open_source
@@ -164,7 +163,7 @@ def _rgb_frames(source: VideoFileSource | ImageSequenceSource, size: tuple[int, 
     first: float | None = None
     for picture in source.pictures():
         first = picture.time if first is None else first
-        rgb = to_rgb(picture_to_frame(picture, info.working, info.colour), info.colour, 8)
+        rgb = picture_to_rgb(picture, info.working, info.colour)
         if (rgb.shape[1], rgb.shape[0]) != size:
             shrinking = rgb.shape[1] > size[0]
             rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA if shrinking

@@ -34,7 +34,7 @@ from vidfuse.metrics import psnr, ssim
 from vidfuse.picture import Picture
 from vidfuse.scene import DEFAULT_SCENE_THRESHOLD, SceneCutDetector
 from vidfuse.timeline import FactorSchedule
-from vidfuse.video.colour import picture_to_frame, to_rgb
+from vidfuse.video.colour import picture_to_rgb
 from vidfuse.video.media import SourceInfo
 from vidfuse.video.reader import VideoFileSource
 
@@ -72,7 +72,7 @@ class Clip:
 
     def rgb(self, picture: Picture) -> np.ndarray:
         info = self.info
-        return to_rgb(picture_to_frame(picture, info.working, info.colour), info.colour, 8)
+        return picture_to_rgb(picture, info.working, info.colour)
 
     def score(self, truth: Sequence[Picture], made: Sequence[Picture],
               stability: float | None = None) -> Score:

@@ -38,6 +38,14 @@ class Picture:
         return (1 << self.bits) - 1
 
     @property
+    def opacity(self) -> np.ndarray:
+        """The alpha plane; a fully opaque one for a picture made without it (an
+        interpolated frame between opaque ones, a colourised frame)."""
+        if self.alpha is not None:
+            return self.alpha
+        return np.full_like(self.y, self.max_value)
+
+    @property
     def width(self) -> int:
         return int(self.y.shape[1])
 

@@ -17,7 +17,7 @@ import numpy as np
 from vidfuse.compare import heat_map, labelled
 from vidfuse.errors import OutputError, UsageError
 from vidfuse.evaluate import EvalReport, Score
-from vidfuse.video.colour import picture_to_frame, to_rgb
+from vidfuse.video.colour import picture_to_rgb
 
 CROP = 256  # the most pixels across (and down) a worst-frame picture shows
 _SECTIONS = {"time": "Interpolation", "colour": "Colour from keyframes"}
@@ -96,7 +96,7 @@ def _worst_frames(report: EvalReport, section: str, ours: str, scores: dict[str,
 
     def rgb(name: str, index: int) -> np.ndarray:
         picture = frames[name][index]
-        return to_rgb(picture_to_frame(picture, info.working, info.colour), info.colour, 8)
+        return picture_to_rgb(picture, info.working, info.colour)
 
     others = [n for n in scores if n != ours]
     parts = [f"<h3>The {count} frames {html.escape(ours)} rebuilt worst</h3>"]

@@ -7,6 +7,7 @@ interpolators report come from.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 
@@ -235,6 +236,14 @@ def _plane_array(frame: av.VideoFrame, index: int, dtype: type[np.generic]) -> n
     rows = np.frombuffer(memoryview(plane), dtype=dtype).reshape(plane.height,
                                                                 plane.line_size // itemsize)
     return rows[:, : plane.width]
+
+
+def picture_to_rgb(picture: Picture, fmt: WorkingFormat, colour: ColourInfo,
+                   bits: int = 8) -> np.ndarray:
+    """Planes in the working format -> RGB (8 or 16 bit) as the colour tags say; opacity,
+    where the picture has any, is left out."""
+    opaque = picture if picture.alpha is None else dataclasses.replace(picture, alpha=None)
+    return to_rgb(picture_to_frame(opaque, fmt, colour), colour, bits)
 
 
 def to_rgb(frame: av.VideoFrame, colour: ColourInfo, bits: int) -> np.ndarray:

@@ -20,8 +20,8 @@ from vidfuse.video.colour import (
     ColourInfo,
     bit_depth,
     picture_to_frame,
+    picture_to_rgb,
     rescale_samples,
-    to_rgb,
     with_alpha,
 )
 from vidfuse.video.hdr import ENCODERS as HDR_ENCODERS
@@ -324,9 +324,8 @@ class VideoFileSink:
 
     def write(self, picture: Picture) -> None:
         picture = _pad(picture, self._size)
-        if self._alpha != (picture.alpha is not None):  # frames made without it are opaque
-            picture = replace(picture, alpha=np.full_like(picture.y, picture.max_value)
-                              if self._alpha else None)
+        if self._alpha != (picture.alpha is not None):
+            picture = replace(picture, alpha=picture.opacity if self._alpha else None)
         frame = picture_to_frame(picture, self._info.working, self._info.colour)
         if frame.format.name != self._pix_fmt:
             matrix = self._info.colour.swscale_matrix(self._info.height)
@@ -402,13 +401,10 @@ class FrameDirectorySink:
     def write(self, picture: Picture) -> None:
         rgb = picture.rgb
         if rgb is None:
-            opaque = replace(picture, alpha=None)
-            frame = picture_to_frame(opaque, self._info.working, self._info.colour)
-            rgb = to_rgb(frame, self._info.colour, self._bits)
-            if self._info.transparent:  # PNG keeps opacity; frames made without it are opaque
-                alpha = (np.full_like(picture.y, picture.max_value) if picture.alpha is None
-                         else picture.alpha)
-                rgb = np.dstack([rgb, rescale_samples(alpha, picture.bits, self._bits)])
+            rgb = picture_to_rgb(picture, self._info.working, self._info.colour, self._bits)
+            if self._info.transparent:  # PNG keeps opacity
+                rgb = np.dstack([rgb, rescale_samples(picture.opacity, picture.bits,
+                                                      self._bits)])
         self._index += 1
         target = self._dir / f"{self._index:06d}.png"
         order = cv2.COLOR_RGBA2BGRA if rgb.shape[2] == 4 else cv2.COLOR_RGB2BGR
