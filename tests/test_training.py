@@ -186,3 +186,53 @@ def test_engines_follow_accelerating_motion(engine_name: str) -> None:
     inner = (slice(8, -8), slice(24, -24))
     truth = pictures[3].y[inner]
     assert psnr(truth, informed.y[inner]) > psnr(truth, alone.y[inner]) + 1.0
+
+
+def _picture_packages(root: Path) -> Path:
+    """A data folder laid out as the Debian picture packages unpack: two photographic
+    cut-outs, one drawn one (its .svg beside it: skipped) and a photograph."""
+    stamps = root / "usr/share/tuxpaint/stamps/animals"
+    stamps.mkdir(parents=True)
+    for index in range(3):
+        rgba = np.dstack([texture(160, 180, seed=index), np.zeros((224, 244), np.uint8)])
+        cv2.circle(rgba, (120, 110), 75, (255, 255, 255, 255), -1)
+        rgba[..., :3] = texture(160, 180, seed=10 + index)
+        cv2.imwrite(str(stamps / f"photo{index}.png"), rgba)
+    (stamps / "photo2.svg").write_text("<svg/>")
+    backgrounds = root / "usr/share/backgrounds"
+    backgrounds.mkdir(parents=True)
+    cv2.imwrite(str(backgrounds / "lake.jpg"), texture(400, 700, seed=7))
+    return root
+
+
+def test_synthetic_interpolation_bank_is_deterministic_for_a_seed(tmp_path: Path) -> None:
+    from test_cli import run_cli
+
+    data = _picture_packages(tmp_path / "data")
+    banks = []
+    for name, seed in (("a", 5), ("b", 5), ("c", 6)):
+        bank = tmp_path / f"{name}.npz"
+        code, output = run_cli("train", "build-interp", "--data", data, "--bank", bank,
+                               "--synthetic", "1", "--no-clips", "--seed", str(seed))
+        assert code == 0, output
+        banks.append(dict(np.load(bank)))
+    first, again, other = banks
+    assert first.keys() == again.keys() and all(
+        np.array_equal(first[k], again[k]) for k in first)
+    luma = next(v for k, v in first.items() if k.startswith("luma"))
+    assert luma.shape[0] == 6 and luma.shape[1] == 7  # samples, 4 keys and 3 truths each
+    assert not np.array_equal(luma, next(v for k, v in other.items() if k.startswith("luma")))
+    manifest = json.loads((tmp_path / "a.manifest.json").read_text())
+    assert manifest["sources"][0]["source"] == "synthetic"
+    assert manifest["pictures"] == ["usr/share/tuxpaint/stamps/animals/photo0.png",
+                                    "usr/share/tuxpaint/stamps/animals/photo1.png",
+                                    "usr/share/backgrounds/lake.jpg"]
+
+
+def test_synthetic_is_for_the_interpolator_only(tmp_path: Path) -> None:
+    from test_cli import assert_one_line_error, run_cli
+
+    code, output = run_cli("train", "build-colour", "--data", tmp_path, "--bank",
+                           tmp_path / "c.npz", "--synthetic", "1")
+    assert code == 2
+    assert_one_line_error(output, "--synthetic and --no-clips are for build-interp")

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -42,6 +42,14 @@ from vidfuse.video.reader import VideoFileSource
 Rebuilt = dict[str, list[Picture]]
 
 _STATIC = 2.0 / 255  # luma change below this (per frame) marks a pixel as static
+
+# A rebuilt frame is "hard" when the plain average of its two kept neighbours scores below
+# this against it: a lot changes between them. The test favours no engine.
+HARD_PSNR = 30.0
+
+# An interpolator from outside vidfuse (a peer such as RIFE in benchmarks/): RGB frames a and
+# b (uint8, H x W x 3) and the instants between them in, one RGB frame per instant out.
+RgbInterpolator = Callable[[np.ndarray, np.ndarray, list[float]], list[np.ndarray]]
 
 
 @dataclass(frozen=True)
@@ -74,9 +82,12 @@ class Clip:
         info = self.info
         return picture_to_rgb(picture, info.working, info.colour)
 
-    def score(self, truth: Sequence[Picture], made: Sequence[Picture],
+    def score(self, truth: Sequence[Picture], made: Sequence[Picture | np.ndarray],
               stability: float | None = None) -> Score:
-        pairs = [(self.rgb(t), self.rgb(m)) for t, m in zip(truth, made, strict=True)]
+        """Scores of ``made`` (pictures, or RGB frames as a peer made them) against the
+        truth."""
+        pairs = [(self.rgb(t), m if isinstance(m, np.ndarray) else self.rgb(m))
+                 for t, m in zip(truth, made, strict=True)]
         per_frame = tuple(psnr(t, m) for t, m in pairs)
         return Score(float(np.mean(per_frame)), float(np.mean([ssim(t, m) for t, m in pairs])),
                      stability, frames=per_frame)
@@ -84,12 +95,16 @@ class Clip:
 
 def evaluate_time(clip: Clip, engines: Sequence[str], factor: int = 2, device: str = "cpu",
                   weights: Mapping[str, Path] | None = None,
-                  rebuilt: Rebuilt | None = None) -> dict[str, Score]:
+                  rebuilt: Rebuilt | None = None,
+                  peers: Mapping[str, RgbInterpolator] | None = None) -> dict[str, Score]:
     """Every ``factor``-th frame kept, the rest rebuilt; scene cuts repeat as `upscale` does.
 
     A name in ``weights`` ("convlstm@untrained": the engine before "@") runs with those
-    weights instead of the shipped ones. ``rebuilt``, where given, receives the truth and
-    every method's frames (for pictures of where they differ).
+    weights instead of the shipped ones. ``peers`` run on the RGB frames and are scored on
+    their own RGB output (no conversion back to the clip's format, the reading most generous
+    to them), with the same scene-cut rule. ``rebuilt``, where given, receives the truth and
+    every engine's frames (for pictures of where they differ). Each score carries the
+    method's own time.
     """
     kept = clip.pictures[::factor]
     count = (len(kept) - 1) * factor  # frames that have a later kept frame
@@ -99,7 +114,9 @@ def evaluate_time(clip: Clip, engines: Sequence[str], factor: int = 2, device: s
     cut_after = [cuts.is_cut(a, b) for a, b in itertools.pairwise(kept)]
     made: dict[str, list[Picture]] = {
         "repeat": [a for a in kept[:-1] for _ in ts]}
+    seconds: dict[str, float] = {}
     for name in engines:
+        started = time.perf_counter()
         engine = build_engine(name.split("@")[0], device, (weights or {}).get(name))
         made[name] = []
         for i, ((a, b), cut) in enumerate(zip(itertools.pairwise(kept), cut_after,
@@ -110,15 +127,41 @@ def evaluate_time(clip: Clip, engines: Sequence[str], factor: int = 2, device: s
                 continue
             after = kept[i + 2] if i + 2 < len(kept) and not cut_after[i + 1] else None
             made[name] += engine.interpolate(a, b, ts, after)
+        seconds[name] = time.perf_counter() - started
     info = clip.info
     rate = info.frame_rate / factor
+    started = time.perf_counter()
     # The filter stops short of the last input frame: a repeated one makes it finish the gap.
     filtered = list(minterpolate([*kept, kept[-1]], info.working, info.colour, rate,
                                  info.frame_rate))
     made["minterpolate"] = [p for i, p in enumerate(filtered[:count]) if i % factor]
+    seconds["minterpolate"] = time.perf_counter() - started
     if rebuilt is not None:
         rebuilt.update({"truth": truth, **made})
-    return {name: clip.score(truth, pictures) for name, pictures in made.items()}
+    scores = {name: replace(clip.score(truth, pictures), seconds=seconds.get(name))
+              for name, pictures in made.items()}
+    kept_rgb = [clip.rgb(p) for p in kept]
+    for name, peer in (peers or {}).items():
+        started = time.perf_counter()
+        frames: list[np.ndarray] = []
+        for (rgb_a, rgb_b), cut in zip(itertools.pairwise(kept_rgb), cut_after, strict=True):
+            frames += [rgb_a] * len(ts) if cut else peer(rgb_a, rgb_b, ts)
+        scores[name] = replace(clip.score(truth, frames),
+                               seconds=time.perf_counter() - started)
+    return scores
+
+
+def hard_frames(clip: Clip, factor: int) -> list[bool]:
+    """For each frame `evaluate_time` rebuilds (in its order), whether it is hard: the plain
+    average of its two kept neighbours scores under `HARD_PSNR` against it."""
+    rgb = [clip.rgb(p) for p in clip.pictures[:(len(clip.pictures) - 1) // factor * factor + 1]]
+    hard = []
+    for index in range(len(rgb) - 1):
+        if index % factor:
+            start = index - index % factor
+            average = (rgb[start].astype(np.float32) + rgb[start + factor]) / 2
+            hard.append(psnr(rgb[index], average) < HARD_PSNR)
+    return hard
 
 
 def evaluate_colour(clip: Clip, colourisers: Sequence[str], every: int,

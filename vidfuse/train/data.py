@@ -34,13 +34,14 @@ class Manifest:
     """What a model saw: clip, frame range and sample count per source."""
 
     sources: list[dict[str, object]] = field(default_factory=list)
+    pictures: list[str] = field(default_factory=list)  # what synthetic motion was made of
 
     def add(self, name: str, frames: int, samples: int, detail: str = "") -> None:
         self.sources.append({"source": name, "frames": frames, "samples": samples,
                              "detail": detail})
 
     def to_json(self) -> str:
-        return json.dumps({"sources": self.sources}, indent=2)
+        return json.dumps({"sources": self.sources, "pictures": self.pictures}, indent=2)
 
 
 def decode_clip(path: Path, limit: int | None = None) -> list[Picture]:
@@ -168,21 +169,25 @@ class BankPlan:
 
 
 def build_bank(data: Path, out: Path, validation: bool, seed: int, scale: float,
-               plan: BankPlan, cut: Cutter) -> Manifest:
+               plan: BankPlan, cut: Cutter, synthetic: int = 0, clips: bool = True) -> Manifest:
     """Cut samples from the training (or validation) clips under ``data`` (plus panned photos
-    for training) into ``out``; ``scale`` multiplies every count (tiny banks for tests)."""
+    for training) into ``out``; ``scale`` multiplies every count (tiny banks for tests).
+    ``synthetic``: that many sequences composed from photographs too
+    (`vidfuse.train.synthetic`); ``clips``: False for those alone."""
     from vidfuse.train.sources import CLIPS, TRAINING_CLIPS, TRAINING_PHOTOS, VALIDATION_CLIPS
 
     rng = np.random.default_rng(seed)
     manifest = Manifest()
     samples: list[Sample] = []
     counts = plan.validation_counts if validation else plan.training_counts
-    for name in VALIDATION_CLIPS if validation else TRAINING_CLIPS:
+    if synthetic:
+        samples += _synthetic_samples(data, synthetic, plan, cut, rng, manifest)
+    for name in (VALIDATION_CLIPS if validation else TRAINING_CLIPS) if clips else ():
         frames = decode_clip(data / CLIPS[name])
         count = max(1, round(counts[name] * scale))
         samples += cut(frames, count, rng)
         manifest.add(name, len(frames), count, f"all frames 0-{len(frames) - 1}")
-    if not validation:
+    if clips and not validation:
         for photo_path in TRAINING_PHOTOS:
             stored = cv2.imread(str(data / photo_path))
             if stored is None:
@@ -199,3 +204,23 @@ def build_bank(data: Path, out: Path, validation: bool, seed: int, scale: float,
                          f"synthetic accelerating pan/zoom with moving patches, {sizes}")
     save_samples(samples, out)
     return manifest
+
+
+def _synthetic_samples(data: Path, sequences: int, plan: BankPlan, cut: Cutter,
+                       rng: np.random.Generator, manifest: Manifest) -> list[Sample]:
+    from dataclasses import asdict
+
+    from vidfuse.train.sources import SYNTHETIC_PACKAGES
+    from vidfuse.train.synthetic import PictureSet, Recipe, synthetic_sequence
+
+    pictures = PictureSet.find(data)
+    recipe = Recipe()
+    samples: list[Sample] = []
+    for _ in range(sequences):
+        samples += cut(synthetic_sequence(pictures, recipe, rng), plan.samples_per_sequence, rng)
+    manifest.add("synthetic", recipe.frames * sequences, len(samples),
+                 f"{sequences} sequences of {len(pictures.cutouts)} photographic cut-outs over "
+                 f"{len(pictures.backgrounds)} photographs (Debian: "
+                 f"{', '.join(SYNTHETIC_PACKAGES)}); recipe {asdict(recipe)}")
+    manifest.pictures = pictures.sources
+    return samples

@@ -74,12 +74,15 @@ PLAN = BankPlan(
 
 
 def build_interpolation_bank(data: Path, out: Path, validation: bool, seed: int = 0,
-                             scale: float = 1.0, crop: int = 224, gaps: int = 3) -> Manifest:
-    """Interpolator samples from the training (or validation) clips under ``data``."""
+                             scale: float = 1.0, synthetic: int = 0, clips: bool = True,
+                             crop: int = 224, gaps: int = 3) -> Manifest:
+    """Interpolator samples from the training (or validation) clips under ``data``, and
+    ``synthetic`` sequences composed from photographs."""
     estimator = FlowEstimator()
     return build_bank(data, out, validation, seed, scale, PLAN,
                       lambda frames, count, rng: cut_samples(frames, count, gaps, crop, rng,
-                                                             estimator))
+                                                             estimator),
+                      synthetic, clips)
 
 
 def augment(batch: Batch,

@@ -31,3 +31,11 @@ TRAINING_PHOTOS = tuple(
                  "aero1.jpg", "board.jpg", "apple.jpg", "butterfly.jpg", "orange.jpg",
                  "HappyFish.jpg", "graf1.png", "starry_night.jpg", "pic1.png")
 )
+
+# Debian packages whose pictures synthetic interpolation training is composed from (licences
+# in docs/data.md): photographic cut-outs with transparency, and photographs behind them.
+SYNTHETIC_PACKAGES = ("tuxpaint-stamps-default", "lomiri-wallpapers-16.04", "mate-backgrounds",
+                      "plasma-workspace-wallpapers")
+CUTOUTS = "usr/share/tuxpaint/stamps"
+BACKGROUNDS = ("usr/share/backgrounds/*.jpg", "usr/share/backgrounds/mate/nature/*.jpg",
+               "usr/share/wallpapers/*/contents/images/2560x1600.jpg")
