@@ -39,17 +39,18 @@ from vidfuse.report import report_clip
 from vidfuse.train.sources import TRAINING_CLIPS, VALIDATION_CLIPS
 
 UNTRAINED = "convlstm@untrained"
+CANDIDATE = "convlstm@candidate"
 
 # method -> {"all": dB, "hard": dB or None, "ssim": ..., "seconds": ..., "hard_frames": n,
 # "frames": n}
 Scores = dict[str, dict[str, float | None]]
 
 
-def evaluate_clip(path: Path, stride: int, gaps: int, engines: list[str], untrained: Path,
-                  peers: dict[str, RgbInterpolator]) -> Scores:
+def evaluate_clip(path: Path, stride: int, gaps: int, engines: list[str],
+                  weights: dict[str, Path], peers: dict[str, RgbInterpolator]) -> Scores:
     clip = Clip.load(path, gaps * stride + 1)
     hard = np.array(hard_frames(clip, stride))
-    scores = evaluate_time(clip, engines, stride, weights={UNTRAINED: untrained}, peers=peers)
+    scores = evaluate_time(clip, engines, stride, weights=weights, peers=peers)
     results: Scores = {}
     for name, score in scores.items():
         frames = np.array(score.frames)
@@ -87,8 +88,8 @@ def mean_scores(results: dict[str, Scores], clips: list[str], methods: list[str]
 
 def print_stride(console: Console, stride: int, gaps: int, methods: list[str],
                  results: dict[str, Scores], means: Scores) -> None:
-    table = Table(title=f"Stride {stride} (--factor {stride} from every {stride}th of the first "
-                        f"{gaps * stride + 1} frames): PSNR dB (RGB), all rebuilt frames / "
+    table = Table(title=f"Stride {stride} (--factor {stride} from 1 frame in {stride} of the "
+                        f"first {gaps * stride + 1}): PSNR dB (RGB), all rebuilt frames / "
                         f"hard ones (average of neighbours < {HARD_PSNR:.0f} dB)")
     table.add_column("clip")
     table.add_column("hard / all", justify="right")
@@ -133,6 +134,9 @@ def main() -> None:
     parser.add_argument("--engines", nargs="+", default=[*available(), UNTRAINED],
                         help=f"names; '{UNTRAINED}' is the learned engine with its network "
                              "before training (zero output layer)")
+    parser.add_argument("--weights", type=Path,
+                        help=f"also score the learned engine with these weights, as "
+                             f"'{CANDIDATE}' (a checkpoint exported by `vidfuse train export`)")
     parser.add_argument("--no-rife", action="store_true", help="leave RIFE 4.0 out")
     parser.add_argument("--json", type=Path, help="also write the scores here")
     parser.add_argument("--report", type=Path, metavar="DIR",
@@ -144,17 +148,19 @@ def main() -> None:
     args = parser.parse_args()
     peer = None if args.no_rife else rife.load(data_dir())
     peers: dict[str, RgbInterpolator] = {} if peer is None else {peer.name: peer.interpolate}
-    methods = ["repeat", *args.engines, "minterpolate", *peers]
+    engines = [*args.engines, *([CANDIDATE] if args.weights else [])]
+    methods = ["repeat", *engines, "minterpolate", *peers]
     console = Console(width=200)
     started = time.perf_counter()
     scratch = tempfile.TemporaryDirectory()  # removed when the script ends
     untrained = Path(scratch.name) / "untrained.safetensors"
     save_file(RecurrentFlowRefiner().state_dict(), str(untrained))
+    weights = {UNTRAINED: untrained, **({CANDIDATE: args.weights} if args.weights else {})}
     validation = [c for c in args.clips if c in VALIDATION_CLIPS]
     everything: dict[str, dict[str, object]] = {}
     for stride in args.strides:
-        results = {clip: evaluate_clip(clip_path(clip), stride, args.gaps, args.engines,
-                                       untrained, peers) for clip in args.clips}
+        results = {clip: evaluate_clip(clip_path(clip), stride, args.gaps, engines, weights,
+                                       peers) for clip in args.clips}
         means = mean_scores(results, validation, methods)
         print_stride(console, stride, args.gaps, methods, results, means)
         everything[f"stride{stride}"] = {"clips": results, "validation_mean": means}
