@@ -70,6 +70,12 @@ class IFNet(nn.Module):
             self.add_module(f"block{index}", _Block(7 if index == 0 else 12, width))
 
     def forward(self, a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
+        return self.flows(a, b, t)[2]
+
+    def flows(self, a: torch.Tensor, b: torch.Tensor,
+              t: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The flows from instant t to a and to b (in pixels, sampling a at x + flow), the
+        weight of a, and the frame they make."""
         time = torch.full_like(a[:, :1], t)
         flow: torch.Tensor | None = None
         mask = torch.zeros_like(time)
@@ -83,8 +89,9 @@ class IFNet(nn.Module):
                                         flow, scale)
                 flow, mask = flow + step, mask + mask_step
             warped_a, warped_b = _warp(a, flow[:, :2]), _warp(b, flow[:, 2:])
+        assert flow is not None
         weight = torch.sigmoid(mask)
-        return weight * warped_a + (1 - weight) * warped_b
+        return flow, weight, weight * warped_a + (1 - weight) * warped_b
 
 
 class Rife:
