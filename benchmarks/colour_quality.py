@@ -32,6 +32,7 @@ from vidfuse.report import report_clip
 from vidfuse.train.sources import CLIPS, VALIDATION_CLIPS
 
 UNTRAINED = "ae@untrained"
+CANDIDATE = "ae@candidate"
 CLASSICAL = "flow"  # the colouriser every other one is timed against
 
 
@@ -47,6 +48,9 @@ def main() -> None:
                         help=f"names; 'ae+adapt' is ae after --adapt on the clip's keyframes, "
                              f"'{UNTRAINED}' its network with zeroed output (the classical "
                              "confidence blend of its four aligned candidates)")
+    parser.add_argument("--weights", type=Path,
+                        help=f"also score the learned colouriser with these weights, as "
+                             f"'{CANDIDATE}' (exported by `vidfuse train export`)")
     parser.add_argument("--adapt", type=int, default=DEFAULT_ADAPT_STEPS,
                         help="steps for 'ae+adapt'")
     parser.add_argument("--report", type=Path, metavar="DIR",
@@ -55,6 +59,8 @@ def main() -> None:
     parser.add_argument("--card", type=Path,
                         help="model card (JSON) to record the learned colouriser's scores in")
     args = parser.parse_args()
+    if args.weights:
+        args.colourisers.append(CANDIDATE)
     recorded: dict[str, object] = {}
     console = Console(width=160)
     started = time.perf_counter()
@@ -75,7 +81,9 @@ def main() -> None:
         timed = [n for n in args.colourisers if n != CLASSICAL]
         results: dict[str, dict[str, Score]] = {
             clip: evaluate_colour(loaded, args.colourisers, every, adapt_steps=args.adapt,
-                                  weights={UNTRAINED: untrained})
+                                  weights={UNTRAINED: untrained,
+                                           **({CANDIDATE: args.weights} if args.weights
+                                              else {})})
             for clip, loaded in clips.items()}
         for clip, scores in results.items():
             label = clip if clip in VALIDATION_CLIPS else f"{clip} (trained on)"

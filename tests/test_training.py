@@ -229,10 +229,16 @@ def test_synthetic_interpolation_bank_is_deterministic_for_a_seed(tmp_path: Path
                                     "usr/share/backgrounds/lake.jpg"]
 
 
-def test_synthetic_is_for_the_interpolator_only(tmp_path: Path) -> None:
-    from test_cli import assert_one_line_error, run_cli
+def test_synthetic_colour_samples_cover_both_keyframe_gaps(tmp_path: Path) -> None:
+    from test_cli import run_cli
 
-    code, output = run_cli("train", "build-colour", "--data", tmp_path, "--bank",
-                           tmp_path / "c.npz", "--synthetic", "1")
-    assert code == 2
-    assert_one_line_error(output, "--synthetic and --no-clips are for build-interp")
+    data = _picture_packages(tmp_path / "data")
+    bank = tmp_path / "colour.npz"
+    code, output = run_cli("train", "build-colour", "--data", data, "--bank", bank,
+                           "--synthetic", "1", "--no-clips", "--seed", "2")
+    assert code == 0, output
+    arrays = dict(np.load(bank))
+    truth = next(v for k, v in arrays.items() if k.startswith("truth"))
+    assert truth.shape[0] == 8 and truth.shape[1] == 2  # samples, U and V
+    # Colour truth from a colour picture: not the neutral grey a greyscale clip gives.
+    assert np.abs(truth.astype(int) - 128).mean() > 2

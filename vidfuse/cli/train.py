@@ -37,9 +37,9 @@ def _add_task(task: str) -> None:
             "--validation", help="Cut from the validation clips instead.")] = False,
         scale: Annotated[float, typer.Option(help="Multiply every sample count.")] = 1.0,
         synthetic: Annotated[int, typer.Option(
-            help="Also compose this many sequences of large motion with exact truth from "
-                 "photographs (interp only; `python benchmarks/datasets.py --training` "
-                 "fetches them).")] = 0,
+            help="Also compose this many sequences of moving objects with exact truth from "
+                 "photographs (`python benchmarks/datasets.py --training` fetches them).",
+        )] = 0,
         clips: Annotated[bool, typer.Option(
             "--clips/--no-clips", help="Cut from the real clips (and panned photos); "
                                        "--no-clips with --synthetic: synthetic alone.")] = True,
@@ -49,13 +49,8 @@ def _add_task(task: str) -> None:
             from vidfuse.train.colour_data import build_colour_bank
             from vidfuse.train.interp_data import build_interpolation_bank
 
-            if task == "interp":
-                manifest = build_interpolation_bank(data, bank, validation, seed, scale,
-                                                    synthetic, clips)
-            elif synthetic or not clips:
-                raise UsageError("--synthetic and --no-clips are for build-interp")
-            else:
-                manifest = build_colour_bank(data, bank, validation, seed, scale)
+            builder = build_interpolation_bank if task == "interp" else build_colour_bank
+            manifest = builder(data, bank, validation, seed, scale, synthetic, clips)
             bank.with_suffix(".manifest.json").write_text(manifest.to_json())
 
         guarded(run)

@@ -103,16 +103,21 @@ PLAN = BankPlan(
     photo_sizes=((1280, 720, 2), (640, 360, 2)),
     photo_frames=33,
     samples_per_sequence=8,
+    synthetic_frames=33,
 )
 
 
 def build_colour_bank(data: Path, out: Path, validation: bool, seed: int = 0,
-                      scale: float = 1.0, crop: int = 224) -> Manifest:
-    """Colouriser samples from the training (or validation) clips under ``data``."""
+                      scale: float = 1.0, synthetic: int = 0, clips: bool = True,
+                      crop: int = 224) -> Manifest:
+    """Colouriser samples from the training (or validation) clips under ``data``, and
+    ``synthetic`` sequences composed from photographs (objects entering, leaving and passing
+    each other: colour no keyframe shows)."""
     aligner = KeyframeAligner()
     return build_bank(data, out, validation, seed, scale, PLAN,
                       lambda frames, count, rng: cut_colour_samples(frames, count, crop, rng,
-                                                                    aligner))
+                                                                    aligner),
+                      synthetic, clips)
 
 
 def augment(batch: Batch,

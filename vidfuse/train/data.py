@@ -166,6 +166,7 @@ class BankPlan:
     photo_sizes: tuple[tuple[int, int, int], ...]  # (width, height, sequences per photo)
     photo_frames: int
     samples_per_sequence: int
+    synthetic_frames: int  # frames per composed sequence (long enough for the widest gap)
 
 
 def build_bank(data: Path, out: Path, validation: bool, seed: int, scale: float,
@@ -214,7 +215,7 @@ def _synthetic_samples(data: Path, sequences: int, plan: BankPlan, cut: Cutter,
     from vidfuse.train.synthetic import PictureSet, Recipe, synthetic_sequence
 
     pictures = PictureSet.find(data)
-    recipe = Recipe()
+    recipe = Recipe(frames=plan.synthetic_frames)
     samples: list[Sample] = []
     for _ in range(sequences):
         samples += cut(synthetic_sequence(pictures, recipe, rng), plan.samples_per_sequence, rng)

@@ -70,6 +70,7 @@ PLAN = BankPlan(
     photo_sizes=((1280, 720, 4), (640, 360, 1)),
     photo_frames=13,
     samples_per_sequence=6,
+    synthetic_frames=17,
 )
 
 
