@@ -29,7 +29,7 @@ from vidfuse.evaluate import Clip, Score, evaluate_colour
 from vidfuse.fusion import DEFAULT_ADAPT_STEPS
 from vidfuse.nets.colouriser import KeyframeColourNet
 from vidfuse.report import report_clip
-from vidfuse.train.sources import CLIPS, VALIDATION_CLIPS
+from vidfuse.train.sources import CLIPS, TRAINING_CLIPS, VALIDATION_CLIPS
 
 UNTRAINED = "ae@untrained"
 CANDIDATE = "ae@candidate"
@@ -86,7 +86,9 @@ def main() -> None:
                                               else {})})
             for clip, loaded in clips.items()}
         for clip, scores in results.items():
-            label = clip if clip in VALIDATION_CLIPS else f"{clip} (trained on)"
+            label = (clip if clip in VALIDATION_CLIPS
+                     else f"{clip} (trained on)" if clip in TRAINING_CLIPS
+                     else f"{clip} (neither trained nor validated on)")
             table.add_row(label, *(f"{scores[n].psnr:.2f} / {scores[n].stability:.3f}"
                                    for n in args.colourisers),
                           f"{scores['truth'].stability:.3f}")
