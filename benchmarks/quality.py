@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import rife
-from datasets import CLIPS, clip_path, data_dir
+from datasets import CLIPS, clip_label, clip_path, data_dir
 from rich.console import Console
 from rich.table import Table
 from safetensors.torch import save_file
@@ -36,7 +36,7 @@ from vidfuse.engines import available
 from vidfuse.evaluate import HARD_PSNR, Clip, RgbInterpolator, evaluate_time, hard_frames
 from vidfuse.nets.interpolator import RecurrentFlowRefiner
 from vidfuse.report import report_clip
-from vidfuse.train.sources import TRAINING_CLIPS, VALIDATION_CLIPS
+from vidfuse.train.sources import VALIDATION_CLIPS
 
 UNTRAINED = "convlstm@untrained"
 CANDIDATE = "convlstm@candidate"
@@ -65,12 +65,6 @@ def _cell(score: dict[str, float | None]) -> str:
     return f"{score['all']:.2f} / {'-' if hard is None else f'{hard:.2f}'}"
 
 
-def _label(clip: str) -> str:
-    return (clip if clip in VALIDATION_CLIPS
-            else f"{clip} (learned engines trained on it)" if clip in TRAINING_CLIPS
-            else f"{clip} (neither trained nor validated on)")
-
-
 def mean_scores(results: dict[str, Scores], clips: list[str], methods: list[str]) -> Scores:
     """Means over ``clips`` of the all-frames score and of the hard-frames score (over the
     hard frames of all those clips together, each frame counting once)."""
@@ -97,7 +91,7 @@ def print_stride(console: Console, stride: int, gaps: int, methods: list[str],
         table.add_column(method, justify="right")
     for clip, scores in results.items():
         first = next(iter(scores.values()))
-        table.add_row(_label(clip), f"{first['hard_frames']} / {first['frames']}",
+        table.add_row(clip_label(clip), f"{first['hard_frames']} / {first['frames']}",
                       *(_cell(scores[m]) for m in methods))
     any_method = means[methods[0]]
     table.add_row("[bold]validation mean", f"{any_method['hard_frames']} / "
