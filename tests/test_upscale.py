@@ -289,10 +289,60 @@ def test_an_aspect_ratio_the_output_cannot_keep_is_warned_about(tmp_path: Path, 
     assert any("32:27 pixel aspect ratio is lost" in w for w in observer.warnings)
 
 
+@pytest.mark.parametrize(("pix_fmt", "codec", "expected"), [
+    ("yuv444p", "libx264", "yuv444p"), ("yuv422p10le", "libx264", "yuv422p10le"),
+    ("yuv444p", "libx265", "yuv444p"), ("yuv420p", "libx264", "yuv420p")])
+def test_the_input_chroma_resolution_is_kept(tmp_path: Path, pix_fmt: str, codec: str,
+                                             expected: str) -> None:
+    # 4:4:4 and 4:2:2 masters (screen captures, ProRes and DNxHR exports) keep their colour
+    # resolution, as ffmpeg keeps it; halving it silently would lose detail at coloured edges.
+    clip = write_clip(tmp_path / "in.mkv", moving_frames(3, 64, 96), pix_fmt=pix_fmt)
+    observer = RecordingObserver()
+    out = tmp_path / "out.mp4"
+    upscale(UpscaleOptions(clip, out, encode=EncodeSettings(codec=codec)), observer)
+    with av.open(str(out)) as container:
+        assert container.streams.video[0].codec_context.pix_fmt == expected
+    assert not [w for w in observer.warnings if "chroma" in w]
+
+
+def test_chroma_the_codec_cannot_keep_is_warned_about(tmp_path: Path) -> None:
+    clip = write_clip(tmp_path / "in.mkv", moving_frames(3, 64, 96), pix_fmt="yuv444p")
+    observer = RecordingObserver()
+    out = tmp_path / "out.mkv"
+    upscale(UpscaleOptions(clip, out, encode=EncodeSettings(codec="libsvtav1")), observer)
+    with av.open(str(out)) as container:
+        assert container.streams.video[0].codec_context.pix_fmt == "yuv420p"
+    assert any("libsvtav1 cannot encode 4:4:4 chroma" in w for w in observer.warnings)
+
+
+def test_rgb_input_is_written_4_2_0_for_players_with_a_warning(tmp_path: Path) -> None:
+    # 4:4:4 H.264 plays in almost no browser or phone, so pictures become 4:2:0 video, and
+    # the warning says how to keep every colour sample.
+    frames_in = tmp_path / "shots"
+    frames_in.mkdir()
+    for i, rgb in enumerate(moving_frames(3, 48, 64)):
+        cv2.imwrite(str(frames_in / f"{i}.png"), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    observer = RecordingObserver()
+    out = tmp_path / "out.mp4"
+    upscale(UpscaleOptions(frames_in, out), observer)
+    with av.open(str(out)) as container:
+        assert container.streams.video[0].codec_context.pix_fmt == "yuvj420p"  # full range
+    assert any("--pix-fmt yuv444p" in w for w in observer.warnings)
+
+
+def test_odd_size_4_4_4_is_kept_as_it_is(tmp_path: Path) -> None:
+    clip = write_clip(tmp_path / "odd.mkv", moving_frames(3, 63, 95))
+    out = tmp_path / "out.mp4"
+    upscale(UpscaleOptions(clip, out))
+    with av.open(str(out)) as container:
+        stream = container.streams.video[0]
+        assert (stream.width, stream.height) == (95, 63)
+
+
 def test_odd_size_is_padded_with_a_warning(tmp_path: Path) -> None:
     observer = RecordingObserver()
 
-    clip = write_clip(tmp_path / "odd.mkv", moving_frames(3, 63, 95))
+    clip = write_clip(tmp_path / "odd.mkv", moving_frames(3, 63, 95), pix_fmt="yuv420p")
     out = tmp_path / "out.mp4"
     upscale(UpscaleOptions(clip, out), observer)
     with av.open(str(out)) as container:

@@ -133,10 +133,12 @@ def compare(options: CompareOptions, observer: Observer | None = None,
         steps = [1 / float(i.frame_rate) for i in infos]
         tiles = _Tiles(options, labels, size)
         canvas_size = tiles.canvas_size
+        # Drawn in RGB, but made to be watched: written as the 8-bit 4:2:0 that every player
+        # shows, without the warning an RGB input gets.
         composite = SourceInfo(
             path=options.output, width=canvas_size[0], height=canvas_size[1],
             frame_rate=rate, frame_count=None, duration=None, colour=RGB_WORKING_COLOUR,
-            working=_WORKING, decoded_pix_fmt="rgb24", time_base=1 / rate)
+            working=_WORKING, decoded_pix_fmt="yuv420p", time_base=1 / rate)
         encode = dataclasses.replace(options.encode, keep_audio=False)
         count = 0
         with atomic_output(options.output) as temp:

@@ -55,7 +55,8 @@ Crf = Annotated[int | None, typer.Option(
 Preset = Annotated[str | None, typer.Option(
     help="Encoder speed preset (x264 default: veryfast).", show_default=False)]
 PixFmt = Annotated[str | None, typer.Option(
-    help="Output pixel format (default: yuv420p, or yuv420p10le for >8-bit input).",
+    help="Output pixel format (default: the input's depth and chroma resolution where the "
+         "codec can, e.g. yuv420p, yuv422p10le; RGB input: 4:2:0). yuv420p plays everywhere.",
     show_default=False)]
 EncoderOpt = Annotated[list[str] | None, typer.Option(
     metavar="KEY=VALUE", help="Extra encoder option key=value, repeatable (e.g. tune=film).",

@@ -45,8 +45,7 @@ def compare_command(
     crf: shared.Crf = None,
     overwrite: Annotated[bool, flag("--overwrite", help="Replace OUT if it exists.")] = False,
 ) -> None:
-    """Play videos side by side (or stacked, or split), in step and labelled, to judge them
-    by eye.
+    """Play videos side by side (or stacked, or split), in step and labelled, to judge by eye.
 
     Each video runs on its own clock from its first frame, at the highest of their frame
     rates: a slower one holds each frame until its next. A smaller video is scaled to the

@@ -23,8 +23,9 @@ weights_app = typer.Typer(help="List, download, verify and manage weight sets.",
 
 @weights_app.command("list")
 def weights_list() -> None:
-    """Known weight sets: shipped, downloadable and registered, and whether each is here
-    (`vidfuse weights path NAME` prints the file; the cache is shown below the table)."""
+    """Known weight sets: shipped, downloadable and registered, and whether each is here.
+
+    `vidfuse weights path NAME` prints the file; the cache is shown below the table."""
     from vidfuse.weights import hub
 
     table = Table()

@@ -155,10 +155,12 @@ def check_encode_settings(settings: EncodeSettings, output: Path) -> None:
 
 
 def choose_pix_fmt(settings: EncodeSettings, info: SourceInfo, warn: Warn) -> str:
-    """Keep the input's bit depth where the codec can; refuse to crush HDR into 8 bits.
+    """Keep the input's bit depth and chroma resolution where the codec can; refuse to crush
+    HDR into 8 bits.
 
     The depth is the decoded input's, not the working format's: RGB is worked on at 16 bits
     so that its conversion loses nothing, but 8-bit RGB in must still give 8-bit video out.
+    RGB becomes 4:2:0 (with a warning): 4:4:4 H.264 plays in almost no browser or phone.
     """
     working, colour = info.working, info.colour
     codec = settings.codec_name
@@ -168,17 +170,47 @@ def choose_pix_fmt(settings: EncodeSettings, info: SourceInfo, warn: Warn) -> st
         formats = [f.name for f in av.codec.Codec(codec, "w").video_formats or ()]
         if codec == "ffv1" and working.pix_fmt in formats:
             return working.pix_fmt
-        ten_bit = _TEN_BIT.get(codec, "yuv420p10le")
-        wanted = ten_bit if bit_depth(info.decoded_pix_fmt) > 8 else "yuv420p"
-        chosen = wanted if wanted in formats else "yuv420p"
-        if chosen != wanted and not colour.is_hdr:
+        deep = bit_depth(info.decoded_pix_fmt) > 8
+        layout = chroma_layout(info.decoded_pix_fmt)
+        wanted = _yuv_format(codec, layout, deep)
+        fallbacks = [_yuv_format(codec, "420", deep), _yuv_format(codec, layout, False)]
+        chosen = next((f for f in (wanted, *fallbacks) if f in formats), "yuv420p")
+        if av.VideoFormat(chosen).components[0].bits < 10 and deep and not colour.is_hdr:
             warn(f"{codec} cannot encode more than 8 bits; writing 8-bit {chosen}")
+        if layout != "420" and chroma_layout(chosen) == "420":
+            warn(f"{codec} cannot encode {_LAYOUT_NAMES[layout]} chroma; writing 4:2:0, "
+                 "colour at half resolution (libx264, libx265 and libvpx-vp9 keep it)")
+        elif av.VideoFormat(info.decoded_pix_fmt).is_rgb:
+            warn("RGB input: writing 4:2:0 video, colour at half resolution, which every "
+                 "player shows; --pix-fmt yuv444p keeps every colour sample")
     if colour.is_hdr and av.VideoFormat(chosen).components[0].bits < 10:
         raise UsageError(
             f"input is HDR ({HDR_TRANSFERS[colour.transfer]}); {codec}/{chosen} would "
             "crush it to 8 bits: use --codec libx265 (or libx264/libsvtav1) with 10-bit output"
         )
     return chosen
+
+
+_LAYOUT_NAMES = {"444": "4:4:4", "422": "4:2:2", "420": "4:2:0"}
+
+
+def chroma_layout(pix_fmt: str) -> str:
+    """How much colour resolution a pixel format keeps: "444", "422" (half across) or "420"
+    (half across and down, or less). RGB counts as "420": it is written as 4:2:0 by default;
+    grey too, having no colour to keep."""
+    fmt = av.VideoFormat(pix_fmt)
+    grey = sum(not c.is_alpha for c in fmt.components) < 3
+    if fmt.is_rgb or fmt.has_palette or grey:
+        return "420"
+    if fmt.chroma_width(64) == 64:
+        return "444"
+    return "422" if fmt.chroma_height(64) == 64 else "420"
+
+
+def _yuv_format(codec: str, layout: str, deep: bool) -> str:
+    if not deep:
+        return f"yuv{layout}p"
+    return _TEN_BIT.get(codec, "yuv420p10le") if layout == "420" else f"yuv{layout}p10le"
 
 
 class VideoFileSink:
@@ -201,7 +233,11 @@ class VideoFileSink:
                  "keep it)")
         self._pix_fmt = choose_pix_fmt(settings, info, warn)
         if self._alpha:
-            self._pix_fmt = _ALPHA_FORMATS.get(codec) or with_alpha(self._pix_fmt)
+            alpha_format = _ALPHA_FORMATS.get(codec) or with_alpha(self._pix_fmt)
+            if chroma_layout(alpha_format) != chroma_layout(self._pix_fmt):
+                warn(f"{codec} keeps transparency only at 4:2:0; writing {alpha_format}, "
+                     "colour at half resolution")
+            self._pix_fmt = alpha_format
         self._size = _encodable_size(info.width, info.height, self._pix_fmt, warn)
         try:
             self._container = av.open(ffmpeg_url(container_path, write=True), "w", format=fmt)
