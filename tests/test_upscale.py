@@ -475,21 +475,61 @@ def test_default_output_sits_beside_the_input(tmp_path: Path) -> None:
     assert default_output(tmp_path) == tmp_path.with_name(f"{tmp_path.name}_x2")
 
 
-def test_interlaced_input_is_flagged(tmp_path: Path) -> None:
-    clip = tmp_path / "tff.mp4"
-    with av.open(str(clip), "w") as container:
-        stream = container.add_stream("libx264", rate=25, options={"x264-params": "tff=1"})
+def _interlaced_clip(path: Path, count: int) -> Path:
+    """Top field first H.264 whose two fields show different instants (as a camera records
+    them): the even lines from one picture of a gliding texture, the odd ones from the next."""
+    pictures = moving_frames(2 * count, 64, 96, step=(6, 0))
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=25,
+                                      options={"x264-params": "tff=1", "qp": "0"})
         stream.width, stream.height, stream.pix_fmt = 96, 64, "yuv420p"
-        for index, rgb in enumerate(moving_frames(3, 64, 96)):
-            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+        for index in range(count):
+            woven = pictures[2 * index].copy()
+            woven[1::2] = pictures[2 * index + 1][1::2]
+            frame = av.VideoFrame.from_ndarray(woven, format="rgb24")
             frame.pts = index
             container.mux(stream.encode(frame))
         container.mux(stream.encode(None))
+    return path
+
+
+def _combing(path: Path) -> float:
+    """Mean luma step between each odd line and the average of the lines around it."""
+    lines = [cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
+             for rgb in read_frames(path)]
+    return float(np.mean([np.abs(y[1:-1:2] - (y[0:-2:2] + y[2::2]) / 2).mean()
+                          for y in lines]))
+
+
+def test_interlaced_input_is_flagged(tmp_path: Path) -> None:
+    clip = _interlaced_clip(tmp_path / "tff.mp4", 3)
     observer = RecordingObserver()
     upscale(UpscaleOptions(clip, tmp_path / "out.mp4"), observer)
-    assert any("interlaced" in w and "bwdif" in w for w in observer.warnings)
+    assert any("interlaced" in w and "--deinterlace" in w for w in observer.warnings)
     assert probe(clip).interlaced
     assert not probe(tmp_path / "out.mp4").interlaced
+
+
+def test_deinterlace_removes_the_combing_and_keeps_the_timing(tmp_path: Path) -> None:
+    clip = _interlaced_clip(tmp_path / "tff.mp4", 6)
+    combed, clean = tmp_path / "combed.mp4", tmp_path / "clean.mp4"
+    upscale(UpscaleOptions(clip, combed))
+    observer = RecordingObserver()
+    upscale(UpscaleOptions(clip, clean, deinterlace=True), observer)
+    assert not [w for w in observer.warnings if "interlaced" in w]
+    assert frame_times(clean) == frame_times(combed)
+    assert len(frame_times(clean)) == 12
+    assert _combing(clean) < _combing(combed) / 3
+
+
+def test_deinterlace_leaves_progressive_frames_untouched(lossless_clip: Path,
+                                                         tmp_path: Path) -> None:
+    plain, asked = tmp_path / "plain.mkv", tmp_path / "asked.mkv"
+    upscale(UpscaleOptions(lossless_clip, plain, encode=EncodeSettings(codec="ffv1")))
+    upscale(UpscaleOptions(lossless_clip, asked, encode=EncodeSettings(codec="ffv1"),
+                           deinterlace=True))
+    assert all(np.array_equal(a, b) for a, b in zip(read_frames(plain), read_frames(asked),
+                                                    strict=True))
 
 
 def test_image_directory_in_png_directory_out(tmp_path: Path) -> None:

@@ -58,7 +58,8 @@ def run(options: UpscaleOptions, engine: Interpolator, colouriser: Colouriser | 
     started = time.perf_counter()
     counts = StreamCounts()
     colour_counts = FusionCounts()
-    with (open_source(options.input, options.image_fps, options.span) as source,
+    with (open_source(options.input, options.image_fps, options.span,
+                      options.deinterlace) as source,
           ExitStack() as stack):
         info = source.info
         schedule = _schedule(options, info)
@@ -70,7 +71,7 @@ def run(options: UpscaleOptions, engine: Interpolator, colouriser: Colouriser | 
         if keys is not None:
             stack.callback(keys.close)
         observer.started(info, engine)
-        _warn_about_source(info, observer)
+        _warn_about_source(info, options.deinterlace, observer)
         adapted = _adapt(options, info, colouriser, observer) if colouriser else None
         with atomic_output(options.output) as temp:
             sink = _open_sink(options, info, schedule, temp, observer)
@@ -131,15 +132,16 @@ def run(options: UpscaleOptions, engine: Interpolator, colouriser: Colouriser | 
 
 
 
-def _warn_about_source(info: SourceInfo, observer: Observer) -> None:
+def _warn_about_source(info: SourceInfo, deinterlace: bool, observer: Observer
+                       ) -> None:
     """What the input has that the output cannot do justice to."""
     if info.icc_profile:
         observer.warning("input has an ICC colour profile, which the output does not carry: "
                          "its colours are taken as the colour tags say (sRGB for images)")
-    if info.interlaced:
+    if info.interlaced and not deinterlace:
         observer.warning("input is interlaced: each frame holds two fields, so the new "
-                         "frames will smear their combing; deinterlace it first "
-                         "(e.g. ffmpeg -i IN -vf bwdif OUT)")
+                         "frames will smear their combing; --deinterlace rebuilds each "
+                         "frame whole first")
 
 
 def _adapt(options: UpscaleOptions, info: SourceInfo, colouriser: Colouriser,
@@ -154,7 +156,8 @@ def _adapt(options: UpscaleOptions, info: SourceInfo, colouriser: Colouriser,
     if steps == 0:
         return None
     cuts = SceneCutDetector(options.scene_threshold)
-    with (open_source(options.input, options.image_fps, options.span) as source,
+    with (open_source(options.input, options.image_fps, options.span,
+                      options.deinterlace) as source,
           ExitStack() as stack):
         keys = _keyframe_source(options, info)
         assert keys is not None

@@ -41,6 +41,9 @@ Dedup = Annotated[bool, flag(
     "--dedup", help=f"Drop frames that repeat the one before (animation on twos or threes, "
                     f"24 fps film padded to 30) and interpolate across them, so motion no "
                     f"longer stutters. Holds longer than {MAX_REPEATS + 1} frames stay still.")]
+Deinterlace = Annotated[bool, flag(
+    "--deinterlace", help="Rebuild interlaced frames whole (bwdif) before interpolating, so "
+                          "combing does not smear; progressive frames pass untouched.")]
 DedupThreshold = Annotated[float, typer.Option(
     help="Largest change (8-bit levels of any 8x8 block's mean luma) that still counts as a "
          "repeat with --dedup; raise it for heavily compressed input.")]

@@ -63,6 +63,7 @@ def batch_command(
     scene_threshold: shared.SceneThreshold = DEFAULT_SCENE_THRESHOLD,
     dedup: shared.Dedup = False,
     dedup_threshold: shared.DedupThreshold = DEFAULT_REPEAT_THRESHOLD,
+    deinterlace: shared.Deinterlace = False,
     codec: shared.Codec = None,
     crf: shared.Crf = None,
     preset: shared.Preset = None,
@@ -97,9 +98,9 @@ def batch_command(
         input_dir, out, fps=fps, start=start, duration=duration, codec=codec, crf=crf,
         preset=preset, pix_fmt=pix_fmt, encoder_opt=encoder_opt, no_audio=no_audio,
         factor=factor, slowmo=slowmo, engine=engine, scene_threshold=scene_threshold,
-        dedup=dedup, dedup_threshold=dedup_threshold, keyframe_every=keyframe_every,
-        colouriser=colouriser, adapt=adapt, weights=weights, colour_weights=colour_weights,
-        device=device))
+        dedup=dedup, dedup_threshold=dedup_threshold, deinterlace=deinterlace,
+        keyframe_every=keyframe_every, colouriser=colouriser, adapt=adapt, weights=weights,
+        colour_weights=colour_weights, device=device))
     if jobs < 1:
         fail(f"--jobs must be 1 or more, not {jobs}", 2)
     pairs = guarded(lambda: plan(input_dir, out, pattern or DEFAULT_PATTERNS, recursive, ext))

@@ -102,6 +102,7 @@ def upscale_command(
     scene_threshold: shared.SceneThreshold = DEFAULT_SCENE_THRESHOLD,
     dedup: shared.Dedup = False,
     dedup_threshold: shared.DedupThreshold = DEFAULT_REPEAT_THRESHOLD,
+    deinterlace: shared.Deinterlace = False,
     codec: shared.Codec = None,
     crf: shared.Crf = None,
     preset: shared.Preset = None,
@@ -173,7 +174,8 @@ def upscale_command(
             preset=preset, pix_fmt=pix_fmt, encoder_opt=encoder_opt, no_audio=no_audio,
             input_fps=input_fps, reference_offset=reference_offset, factor=factor,
             slowmo=slowmo, engine=engine, scene_threshold=scene_threshold, dedup=dedup,
-            dedup_threshold=dedup_threshold, keyframe_every=keyframe_every,
+            dedup_threshold=dedup_threshold, deinterlace=deinterlace,
+            keyframe_every=keyframe_every,
             colouriser=colouriser, adapt=adapt, weights=weights,
             colour_weights=colour_weights, device=device, overwrite=overwrite,
             reference=reference, keyframes=keyframes, grey=grey)

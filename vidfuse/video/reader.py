@@ -30,6 +30,7 @@ from vidfuse.video.colour import (
     has_alpha,
     working_format_for,
 )
+from vidfuse.video.deinterlace import deinterlaced
 from vidfuse.video.hdr import HdrMetadata, side_data
 from vidfuse.video.media import (
     Attachment,
@@ -70,24 +71,27 @@ def natural_key(name: str) -> list[object]:
 
 
 def open_source(
-    path: Path, image_fps: Fraction | None = None, span: Span = WHOLE
+    path: Path, image_fps: Fraction | None = None, span: Span = WHOLE,
+    deinterlace: bool = False,
 ) -> VideoFileSource | ImageSequenceSource:
     """Open a video file, or a directory of images played at ``image_fps``; only ``span``
-    of it is read."""
+    of it is read, its interlaced frames deinterlaced if asked (`vidfuse.video.deinterlace`)."""
     if is_pipe(path):
-        return VideoFileSource(path, span=span)
+        return VideoFileSource(path, span=span, deinterlace=deinterlace)
     if not path.exists():
         raise UsageError(f"input not found: {path}")
     if path.is_dir():
         return ImageSequenceSource(path, image_fps or Fraction(25), span)
-    return VideoFileSource(path, span=span)
+    return VideoFileSource(path, span=span, deinterlace=deinterlace)
 
 
 class VideoFileSource:
     """Any file PyAV can open with at least one video stream."""
 
-    def __init__(self, path: Path, video_only: bool = False, span: Span = WHOLE) -> None:
+    def __init__(self, path: Path, video_only: bool = False, span: Span = WHOLE,
+                 deinterlace: bool = False) -> None:
         """``video_only``: demux nothing but video (a colour reference's audio is not wanted)."""
+        self._deinterlace = deinterlace
         self._piped = piped = is_pipe(path)
         self._name = "standard input" if piped else str(path)
         if not piped and path.stat().st_size == 0:
@@ -283,6 +287,8 @@ class VideoFileSource:
         nominal_from: tuple[int, float] | None = None  # (index, time) where timing broke
         first, self._first = self._first, None
         frames = self._frames if first is None else _prepend(first, self._frames)
+        if self._deinterlace:
+            frames = deinterlaced(frames)
         for index, frame in enumerate(frames):
             time = frame.time
             if nominal_from is None and last_time is not None and (
