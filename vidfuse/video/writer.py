@@ -171,13 +171,13 @@ def choose_pix_fmt(settings: EncodeSettings, info: SourceInfo, warn: Warn) -> st
         if codec == "ffv1" and working.pix_fmt in formats:
             return working.pix_fmt
         deep = bit_depth(info.decoded_pix_fmt) > 8
-        layout = chroma_layout(info.decoded_pix_fmt)
+        layout = _chroma_layout(info.decoded_pix_fmt)
         wanted = _yuv_format(codec, layout, deep)
         fallbacks = [_yuv_format(codec, "420", deep), _yuv_format(codec, layout, False)]
         chosen = next((f for f in (wanted, *fallbacks) if f in formats), "yuv420p")
         if av.VideoFormat(chosen).components[0].bits < 10 and deep and not colour.is_hdr:
             warn(f"{codec} cannot encode more than 8 bits; writing 8-bit {chosen}")
-        if layout != "420" and chroma_layout(chosen) == "420":
+        if layout != "420" and _chroma_layout(chosen) == "420":
             warn(f"{codec} cannot encode {_LAYOUT_NAMES[layout]} chroma; writing 4:2:0, "
                  "colour at half resolution (libx264, libx265 and libvpx-vp9 keep it)")
         elif av.VideoFormat(info.decoded_pix_fmt).is_rgb:
@@ -194,7 +194,7 @@ def choose_pix_fmt(settings: EncodeSettings, info: SourceInfo, warn: Warn) -> st
 _LAYOUT_NAMES = {"444": "4:4:4", "422": "4:2:2", "420": "4:2:0"}
 
 
-def chroma_layout(pix_fmt: str) -> str:
+def _chroma_layout(pix_fmt: str) -> str:
     """How much colour resolution a pixel format keeps: "444", "422" (half across) or "420"
     (half across and down, or less). RGB counts as "420": it is written as 4:2:0 by default;
     grey too, having no colour to keep."""
@@ -234,7 +234,7 @@ class VideoFileSink:
         self._pix_fmt = choose_pix_fmt(settings, info, warn)
         if self._alpha:
             alpha_format = _ALPHA_FORMATS.get(codec) or with_alpha(self._pix_fmt)
-            if chroma_layout(alpha_format) != chroma_layout(self._pix_fmt):
+            if _chroma_layout(alpha_format) != _chroma_layout(self._pix_fmt):
                 warn(f"{codec} keeps transparency only at 4:2:0; writing {alpha_format}, "
                      "colour at half resolution")
             self._pix_fmt = alpha_format
