@@ -49,7 +49,7 @@ class UpscaleOptions:
     dedup_threshold: float = DEFAULT_REPEAT_THRESHOLD
     device: str = "auto"
     overwrite: bool = False
-    # Rebuild interlaced frames whole (bwdif) before interpolating (vidfuse.video.deinterlace).
+    # Rebuild interlaced frames whole (bwdif) before interpolating (vidfuse.video.filters).
     deinterlace: bool = False
     image_fps: Fraction | None = None
     # Only this part of the input (--start, --duration); the output's clock starts with it.

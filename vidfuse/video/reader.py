@@ -30,7 +30,7 @@ from vidfuse.video.colour import (
     has_alpha,
     working_format_for,
 )
-from vidfuse.video.deinterlace import deinterlaced
+from vidfuse.video.filters import deinterlaced
 from vidfuse.video.hdr import HdrMetadata, side_data
 from vidfuse.video.media import (
     Attachment,
@@ -75,7 +75,7 @@ def open_source(
     deinterlace: bool = False,
 ) -> VideoFileSource | ImageSequenceSource:
     """Open a video file, or a directory of images played at ``image_fps``; only ``span``
-    of it is read, its interlaced frames deinterlaced if asked (`vidfuse.video.deinterlace`)."""
+    of it is read, its interlaced frames deinterlaced if asked (`vidfuse.video.filters`)."""
     if is_pipe(path):
         return VideoFileSource(path, span=span, deinterlace=deinterlace)
     if not path.exists():

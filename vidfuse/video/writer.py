@@ -175,7 +175,7 @@ def choose_pix_fmt(settings: EncodeSettings, info: SourceInfo, warn: Warn) -> st
         wanted = _yuv_format(codec, layout, deep)
         fallbacks = [_yuv_format(codec, "420", deep), _yuv_format(codec, layout, False)]
         chosen = next((f for f in (wanted, *fallbacks) if f in formats), "yuv420p")
-        if av.VideoFormat(chosen).components[0].bits < 10 and deep and not colour.is_hdr:
+        if deep and bit_depth(chosen) <= 8 and not colour.is_hdr:
             warn(f"{codec} cannot encode more than 8 bits; writing 8-bit {chosen}")
         if layout != "420" and _chroma_layout(chosen) == "420":
             warn(f"{codec} cannot encode {_LAYOUT_NAMES[layout]} chroma; writing 4:2:0, "
