@@ -140,7 +140,7 @@ def evaluate_time(clip: Clip, engines: Sequence[str], factor: int = 2, device: s
         rebuilt.update({"truth": truth, **made})
     scores = {name: replace(clip.score(truth, pictures), seconds=seconds.get(name))
               for name, pictures in made.items()}
-    kept_rgb = [clip.rgb(p) for p in kept]
+    kept_rgb = [clip.rgb(p) for p in kept] if peers else []
     for name, peer in (peers or {}).items():
         started = time.perf_counter()
         frames: list[np.ndarray] = []
