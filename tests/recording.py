@@ -10,6 +10,7 @@ from vidfuse.video.media import SourceInfo
 class RecordingObserver:
     def __init__(self) -> None:
         self.warnings: list[str] = []
+        self.notes: list[str] = []
         self.progress: list[int] = []
 
     def started(self, info: SourceInfo, engine: Interpolator) -> None:
@@ -20,3 +21,6 @@ class RecordingObserver:
 
     def warning(self, message: str) -> None:
         self.warnings.append(message)
+
+    def note(self, message: str) -> None:
+        self.notes.append(message)

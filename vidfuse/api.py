@@ -16,6 +16,7 @@ from vidfuse.engines import Interpolator, build_engine
 from vidfuse.errors import UsageError
 from vidfuse.options import Observer, SilentObserver, UpscaleOptions, UpscaleResult
 from vidfuse.pipeline import run
+from vidfuse.segmented import run_segmented, segment_length
 from vidfuse.video.pipes import is_pipe
 from vidfuse.video.writer import CONTAINERS
 from vidfuse.weights import resolve
@@ -30,13 +31,19 @@ def upscale(options: UpscaleOptions, observer: Observer | None = None,
     """Raise the frame rate of ``options.input`` and write ``options.output`` atomically.
 
     ``models``: the engine and colouriser from :func:`build_models`, to reuse across calls
-    (batch workers load them once); built from ``options`` when not given. ``cancel``: once
+    (batch workers load them once); built from ``options`` when not given. A long video
+    (or one asked to with ``segment``, ``jobs`` or ``cluster``) is made in segments that an
+    interrupted run resumes from (:mod:`vidfuse.segmented`). ``cancel``: once
     set (from another thread or a signal handler), the run stops at the next frame with
     :class:`Cancelled`, and nothing is left at the output.
     """
     options.validate()
+    seconds = segment_length(options)
     engine, colouriser = models or build_models(options)
-    return run(options, engine, colouriser, observer or SilentObserver(), cancel)
+    observer = observer or SilentObserver()
+    if seconds is not None:
+        return run_segmented(options, seconds, (engine, colouriser), observer, cancel)
+    return run(options, engine, colouriser, observer, cancel)
 
 
 def default_output(input: str | os.PathLike[str], factor: int = 2,

@@ -58,8 +58,25 @@ class RepeatDetector:
         return False
 
 
+class KnownRepeats:
+    """Repeats already found by a :class:`RepeatDetector` over the whole input, told again
+    picture by picture from ``first_index`` on: a segment of a long video
+    (`vidfuse.segments`) drops exactly what the single pass would, whatever came before."""
+
+    def __init__(self, repeats: Iterable[int], first_index: int) -> None:
+        self._repeats = frozenset(repeats)
+        self._index = first_index
+        self.found = 0
+
+    def is_repeat(self, picture: Picture) -> bool:
+        repeat = self._index in self._repeats
+        self._index += 1
+        self.found += repeat
+        return repeat
+
+
 def drop_repeats(pictures: Iterable[Picture], counts: StreamCounts,
-                 detector: RepeatDetector) -> Iterator[Picture]:
+                 detector: RepeatDetector | KnownRepeats) -> Iterator[Picture]:
     """The pictures without the repeats ``detector`` finds. The last picture always comes
     out, so the video still ends when it did."""
     held: Picture | None = None  # the latest repeat dropped, while the run lasts
@@ -75,7 +92,8 @@ def drop_repeats(pictures: Iterable[Picture], counts: StreamCounts,
         yield held
 
 
-def watch_repeats(pictures: Iterable[Picture], detector: RepeatDetector) -> Iterator[Picture]:
+def watch_repeats(pictures: Iterable[Picture],
+                  detector: RepeatDetector | KnownRepeats) -> Iterator[Picture]:
     """The pictures unchanged, shown to ``detector`` on the way (for `repeat_hint`)."""
     for picture in pictures:
         detector.is_repeat(picture)

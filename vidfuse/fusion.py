@@ -105,16 +105,19 @@ def steadied(picture: Picture, previous: Picture) -> Picture:
 
 def colourise_stream(pictures: Iterable[Picture], keys: KeyframeSource, colouriser: Colouriser,
                      cuts: SceneCutDetector, counts: FusionCounts,
-                     force_grey: bool = False) -> Iterator[Picture]:
+                     force_grey: bool = False, first_index: int = 0,
+                     whole: bool = True) -> Iterator[Picture]:
     """Yield the input's frames in order, coloured.
 
     A colour input is refused (its colour would silently be thrown away) unless the keys are
-    its own colour or ``force_grey`` (``--grey``) says to discard it.
+    its own colour or ``force_grey`` (``--grey``) says to discard it. ``first_index``: the
+    first picture's place in the input; not ``whole``: a segment of it (`vidfuse.segments`),
+    which may hold no keyframe.
     """
     shot = _Shot(colouriser, counts)
     previous: Picture | None = None
-    for index, picture in enumerate(pictures):
-        if index == 0:
+    for index, picture in enumerate(pictures, first_index):
+        if index == first_index:
             check_input(picture, keys, force_grey)
         if previous is not None and cuts.is_cut(previous, picture):
             yield from shot.end()
@@ -134,7 +137,7 @@ def colourise_stream(pictures: Iterable[Picture], keys: KeyframeSource, colouris
         yield key
         shot.keyframe(key)
     yield from shot.end()
-    if counts.keyframes == 0:
+    if counts.keyframes == 0 and whole:
         raise InputError("no keyframe matched any input frame (check the keyframe names or "
                          "--reference-offset)")
 

@@ -69,11 +69,18 @@ class UpscaleOptions:
     # shipped ones of the learned engine and the learned colouriser.
     weights: str | None = None
     colour_weights: str | None = None
+    # A long video in segments (`vidfuse.segmented`): their length in seconds (None: chosen
+    # by the video's length, 0: one pass), how many are made at once, on this machine or on
+    # a Ray cluster, and where they are kept until the output is complete.
+    segment: float | None = None
+    jobs: int = 1
+    cluster: str | None = None
+    work_dir: Path | None = None
 
     def __post_init__(self) -> None:
         # Python callers pass str or os.PathLike paths and plain numbers: made the types
         # the rest of vidfuse works with, once, here.
-        for name in ("input", "output", "reference", "keyframes"):
+        for name in ("input", "output", "reference", "keyframes", "work_dir"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, Path):
                 object.__setattr__(self, name, Path(value))
@@ -132,6 +139,11 @@ class UpscaleOptions:
                 raise UsageError(f"not found: {given}")
             if given is not None and given.resolve() == self.output.resolve():
                 raise UsageError(f"output would overwrite {given}")
+        if self.segment is not None and not (self.segment == 0 or self.segment >= 1):
+            raise UsageError(f"--segment takes seconds (1 or more, 0 for one pass), not "
+                             f"{self.segment:g}")
+        if self.jobs < 1:
+            raise UsageError(f"--jobs must be 1 or more, not {self.jobs}")
         check_output(self.output, [self.input], self.overwrite)
         check_encode_settings(self.encode, self.output)
 
@@ -176,6 +188,8 @@ class UpscaleResult:
     colourised: int = 0
     adapted: AdaptReport | None = None
     synced: Sync | None = None  # the reference's offset, where it was found (auto)
+    segments: int = 0  # the video was made in this many segments (0: one pass)
+    nodes: tuple[str, ...] = ()  # the Ray nodes that made them (--cluster)
 
     @property
     def input_fps(self) -> float:
@@ -191,6 +205,8 @@ class Observer(Protocol):
 
     def warning(self, message: str) -> None: ...
 
+    def note(self, message: str) -> None: ...
+
     def adapting(self, done: int, total: int) -> None: ...
 
 
@@ -205,6 +221,9 @@ class SilentObserver:
 
     def warning(self, message: str) -> None:
         """Warnings are dropped unless an observer shows them."""
+
+    def note(self, message: str) -> None:
+        """What a run is doing beside frames (planning, resuming): dropped here too."""
 
     def adapting(self, done: int, total: int) -> None:
         """Nothing to show."""

@@ -6,7 +6,7 @@ import dataclasses
 import itertools
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
 from functools import partial
 from pathlib import Path
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from vidfuse.colourisers import Colouriser
 from vidfuse.dedup import (
+    KnownRepeats,
     RepeatDetector,
     drop_repeats,
     repeat_hint,
@@ -21,7 +22,7 @@ from vidfuse.dedup import (
 )
 from vidfuse.engines import Interpolator
 from vidfuse.errors import Cancelled
-from vidfuse.framerate import StreamCounts, convert_frame_rate
+from vidfuse.framerate import EVERYTHING, StreamCounts, Window, convert_frame_rate
 from vidfuse.fusion import DEFAULT_ADAPT_STEPS, FusionCounts, check_input, colourise_stream
 from vidfuse.keyframes import EveryNthKeyframe, ImageKeyframes, KeyframeSource, ReferenceKeyframes
 from vidfuse.options import Observer, UpscaleOptions, UpscaleResult
@@ -31,7 +32,7 @@ from vidfuse.sync import find_offset
 from vidfuse.threads import BackgroundCalls, prefetched
 from vidfuse.timeline import FactorSchedule, RateSchedule, Schedule, SlowMotion
 from vidfuse.video.atomic import atomic_output
-from vidfuse.video.media import Sink, SourceInfo
+from vidfuse.video.media import Sink, SourceInfo, Warn
 from vidfuse.video.pipes import is_pipe
 from vidfuse.video.reader import open_source
 from vidfuse.video.writer import (
@@ -62,38 +63,32 @@ def run(options: UpscaleOptions, engine: Interpolator, colouriser: Colouriser | 
                       options.deinterlace) as source,
           ExitStack() as stack):
         info = source.info
-        schedule = _schedule(options, info)
+        schedule = schedule_for(options, info)
         synced = None
         if options.reference is not None and options.reference_offset is None:
             synced = find_offset(options.input, options.reference)
             options = dataclasses.replace(options, reference_offset=synced.offset)
-        keys = _keyframe_source(options, info)
+        keys = keyframe_source(options, info)
         if keys is not None:
             stack.callback(keys.close)
         observer.started(info, engine)
-        _warn_about_source(info, options.deinterlace, observer)
+        warn_about_source(info, options.deinterlace, observer)
         adapted = _adapt(options, info, colouriser, observer) if colouriser else None
         with atomic_output(options.output) as temp:
-            sink = _open_sink(options, info, schedule, temp, observer)
+            sink = open_sink(options, info, schedule, temp, observer.warning)
             # Decoding runs ahead in one thread and muxing behind in another, overlapping
             # both with the engine; all muxing (video and copied packets) stays on one thread.
             encoder: BackgroundCalls[None] = BackgroundCalls()
             try:
                 source.route_packets(lambda packet: encoder.submit(partial(sink.packet, packet)))
-                cuts = SceneCutDetector(options.scene_threshold)
                 decoded = prefetched(source.pictures())
                 # Stop the decode thread before the source closes, even when a stage fails
                 # (a traceback would otherwise keep it decoding from a closed container).
                 stack.callback(decoded.close)
-                pictures: Iterable[Picture] = decoded
-                if keys is not None and colouriser is not None:
-                    pictures = colourise_stream(pictures, keys, colouriser, cuts,
-                                                colour_counts, options.grey)
                 repeats = RepeatDetector(options.dedup_threshold)
-                # Without --dedup, repeats are only counted, to suggest it where it would help.
-                pictures = (drop_repeats(pictures, counts, repeats) if options.dedup
-                            else watch_repeats(pictures, repeats))
-                for picture in convert_frame_rate(pictures, engine, schedule, cuts, counts):
+                made = stages(decoded, options, engine, colouriser, keys, schedule, repeats,
+                              counts, colour_counts)
+                for picture in made:
                     if cancel is not None and cancel.is_set():
                         raise Cancelled("stopped on request; no output was written")
                     encoder.submit(partial(sink.write, picture))
@@ -132,7 +127,7 @@ def run(options: UpscaleOptions, engine: Interpolator, colouriser: Colouriser | 
 
 
 
-def _warn_about_source(info: SourceInfo, deinterlace: bool, observer: Observer
+def warn_about_source(info: SourceInfo, deinterlace: bool, observer: Observer
                        ) -> None:
     """What the input has that the output cannot do justice to."""
     if info.icc_profile:
@@ -159,7 +154,7 @@ def _adapt(options: UpscaleOptions, info: SourceInfo, colouriser: Colouriser,
     with (open_source(options.input, options.image_fps, options.span,
                       options.deinterlace) as source,
           ExitStack() as stack):
-        keys = _keyframe_source(options, info)
+        keys = keyframe_source(options, info)
         assert keys is not None
         stack.callback(keys.close)
         pictures = source.pictures()
@@ -169,7 +164,27 @@ def _adapt(options: UpscaleOptions, info: SourceInfo, colouriser: Colouriser,
     return adapt(colouriser, shots, steps, on_step=lambda done: observer.adapting(done, steps))
 
 
-def _keyframe_source(options: UpscaleOptions, info: SourceInfo) -> KeyframeSource | None:
+def stages(pictures: Iterable[Picture], options: UpscaleOptions, engine: Interpolator,
+           colouriser: Colouriser | None, keys: KeyframeSource | None, schedule: Schedule,
+           repeats: RepeatDetector | KnownRepeats, counts: StreamCounts,
+           colour_counts: FusionCounts, first_index: int = 0, window: Window = EVERYTHING
+           ) -> Iterator[Picture]:
+    """The decoded pictures through colour, dedup and frame rate: the output's pictures.
+
+    ``first_index`` and ``window``: where a segment of a long video starts in the input and
+    which output frames it makes (`vidfuse.segments`); a whole pass by default.
+    """
+    cuts = SceneCutDetector(options.scene_threshold)
+    if keys is not None and colouriser is not None:
+        pictures = colourise_stream(pictures, keys, colouriser, cuts, colour_counts,
+                                    options.grey, first_index, whole=window == EVERYTHING)
+    # Without --dedup, repeats are only counted, to suggest it where it would help.
+    pictures = (drop_repeats(pictures, counts, repeats) if options.dedup
+                else watch_repeats(pictures, repeats))
+    return convert_frame_rate(pictures, engine, schedule, cuts, counts, window)
+
+
+def keyframe_source(options: UpscaleOptions, info: SourceInfo) -> KeyframeSource | None:
     if options.keyframe_every is not None:
         return EveryNthKeyframe(options.keyframe_every)
     if options.keyframes is not None:
@@ -181,7 +196,7 @@ def _keyframe_source(options: UpscaleOptions, info: SourceInfo) -> KeyframeSourc
     return None
 
 
-def _schedule(options: UpscaleOptions, info: SourceInfo) -> Schedule:
+def schedule_for(options: UpscaleOptions, info: SourceInfo) -> Schedule:
     if options.fps is not None:
         return RateSchedule(options.fps, start=info.start_time)
     schedule = FactorSchedule(options.factor, info.frame_rate, info.time_base,
@@ -189,20 +204,21 @@ def _schedule(options: UpscaleOptions, info: SourceInfo) -> Schedule:
     return SlowMotion(schedule, options.factor, info.start_time) if options.slowmo else schedule
 
 
-def _open_sink(options: UpscaleOptions, info: SourceInfo, schedule: Schedule, temp: Path,
-               observer: Observer) -> Sink:
+def open_sink(options: UpscaleOptions, info: SourceInfo, schedule: Schedule, temp: Path,
+              warn: Warn) -> Sink:
+    """The output as ``options`` ask for it, written at ``temp`` until complete."""
     encode = options.encode
     if output_kind(options.output) == "frames":
         kept = info if encode.keep_audio else dataclasses.replace(info, passthrough=[])
-        return FrameDirectorySink(options.output, temp, kept, observer.warning)
+        return FrameDirectorySink(options.output, temp, kept, warn)
     if options.slowmo and encode.keep_audio:
         if info.passthrough:
-            observer.warning(f"slow motion: {len(info.passthrough)} audio/subtitle stream(s) "
+            warn(f"slow motion: {len(info.passthrough)} audio/subtitle stream(s) "
                              "dropped, they would no longer match the picture")
         encode = dataclasses.replace(encode, keep_audio=False)
     if isinstance(schedule, SlowMotion):  # chapters mark the same moments, now later
         info = dataclasses.replace(info, chapters=[c.moved(schedule.stretch)
                                                    for c in info.chapters])
     return VideoFileSink(options.output, temp, encode, info, schedule.rate,
-                         schedule.time_base, observer.warning)
+                         schedule.time_base, warn)
 

@@ -95,6 +95,11 @@ class RateSchedule:
     def _instant(self, index: int) -> float:
         return self._start + index / float(self.rate)
 
+    def skip_to(self, time: float) -> None:
+        """Start placing at the last instant before ``time``: a segment of a long video
+        (`vidfuse.segments`) does not walk every instant from the start to its own."""
+        self._next = max(self._next, math.floor((time - self._start) * float(self.rate)))
+
     def between(self, start: float, end: float) -> list[Slot]:
         slots = []
         gap = end - start

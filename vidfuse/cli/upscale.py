@@ -29,6 +29,8 @@ from vidfuse.scene import DEFAULT_SCENE_THRESHOLD
 from vidfuse.video.media import SourceInfo
 from vidfuse.video.pipes import is_pipe
 
+_LONG_PANEL = "Long videos"
+
 
 class _ProgressObserver:
     """Draws a rich progress bar on a terminal and prints warnings as they come."""
@@ -40,7 +42,7 @@ class _ProgressObserver:
         self._adapt_task: TaskID | None = None
 
     def started(self, info: SourceInfo, engine: Interpolator) -> None:
-        if self._quiet:
+        if self._quiet or self._progress is not None:
             return
         err.print(f"[bold]{info.path.name}[/]: {info.width}x{info.height} "
                   f"{float(info.frame_rate):.3f} fps, engine [cyan]{engine.name}[/] "
@@ -68,6 +70,10 @@ class _ProgressObserver:
 
     def warning(self, message: str) -> None:
         err.print(f"[yellow]warning:[/] {escape(message)}")
+
+    def note(self, message: str) -> None:
+        if not self._quiet:
+            err.print(escape(message))
 
     def adapting(self, done: int, total: int) -> None:
         if self._progress is None:
@@ -132,6 +138,25 @@ def upscale_command(
     weights: shared.Weights = None,
     colour_weights: shared.ColourWeights = None,
     device: shared.Device = "auto",
+    segment: Annotated[float | None, typer.Option(
+        metavar="SECONDS",
+        help="Cut the video into segments of about this many seconds (at scene cuts where "
+             "there are some), kept until the output is complete so that an interrupted run "
+             "resumes; 0: one pass. Default: 60 s segments for videos of 3 minutes or more.",
+        rich_help_panel=_LONG_PANEL, show_default=False)] = None,
+    jobs: Annotated[int, typer.Option(
+        help="Segments made at once, each by a worker process with its share of the cores.",
+        rich_help_panel=_LONG_PANEL)] = 1,
+    cluster: Annotated[str | None, typer.Option(
+        metavar="ADDRESS",
+        help="Make the segments on a Ray cluster (ray://HOST:PORT, or auto); every node must "
+             "see the input and output at the same paths. Needs pip install "
+             "'vidfuse\\[ray]'.", rich_help_panel=_LONG_PANEL, show_default=False)] = None,
+    work_dir: Annotated[Path | None, typer.Option(
+        metavar="DIR",
+        help="Where segments are kept until the output is complete (default: a hidden "
+             "folder beside the output).", rich_help_panel=_LONG_PANEL,
+        show_default=False)] = None,
     overwrite: Annotated[bool, flag(
         "--overwrite", help="Replace OUT if it exists.")] = False,
     quiet: shared.Quiet = False,
@@ -162,6 +187,11 @@ def upscale_command(
 
       vidfuse upscale grey.mp4 --keyframes keys/ --out out.mp4
 
+      vidfuse upscale film.mkv --jobs 2                    # segments, 2 at once
+
+    A video of 3 minutes or more is made in segments: run the same command again after
+    a crash or Ctrl-C and it resumes from the segments it finished.
+
     Audio and subtitles are copied, colour tags kept. The output appears only when complete.
     """
     observer = _ProgressObserver(quiet)
@@ -178,6 +208,7 @@ def upscale_command(
             keyframe_every=keyframe_every,
             colouriser=colouriser, adapt=adapt, weights=weights,
             colour_weights=colour_weights, device=device, overwrite=overwrite,
+            segment=segment, jobs=jobs, cluster=cluster, work_dir=work_dir,
             reference=reference, keyframes=keyframes, grey=grey)
         try:
             return upscale(options, observer, cancel=stop_requested)
@@ -191,7 +222,9 @@ def upscale_command(
             f"[green]done:[/] {result.frames_in} -> {result.frames_out} frames "
             f"({result.interpolated} interpolated, {result.scene_cuts} scene cuts"
             + (f", {result.repeats} repeats dropped" if result.repeats else "") + ") in "
-            f"{result.seconds:.1f} s, {result.input_fps:.1f} input fps -> {result.output}"
+            f"{result.seconds:.1f} s, {result.input_fps:.1f} input fps"
+            + (f", {result.segments} segments" if result.segments > 1 else "")
+            + f" -> {result.output}"
         )
         if result.synced:
             err.print(f"reference offset found: {result.synced.offset:+.3f} s (match "

@@ -72,26 +72,35 @@ def natural_key(name: str) -> list[object]:
 
 def open_source(
     path: Path, image_fps: Fraction | None = None, span: Span = WHOLE,
-    deinterlace: bool = False,
+    deinterlace: bool = False, seek: float | None = None,
 ) -> VideoFileSource | ImageSequenceSource:
     """Open a video file, or a directory of images played at ``image_fps``; only ``span``
-    of it is read, its interlaced frames deinterlaced if asked (`vidfuse.video.filters`)."""
+    of it is read, its interlaced frames deinterlaced if asked (`vidfuse.video.filters`).
+
+    ``seek``: decode from the keyframe before this time (on the pictures' clock) instead of
+    from the start; what comes before it is still given out (`vidfuse.segments` drops it).
+    """
     if is_pipe(path):
         return VideoFileSource(path, span=span, deinterlace=deinterlace)
     if not path.exists():
         raise UsageError(f"input not found: {path}")
     if path.is_dir():
         return ImageSequenceSource(path, image_fps or Fraction(25), span)
-    return VideoFileSource(path, span=span, deinterlace=deinterlace)
+    return VideoFileSource(path, span=span, deinterlace=deinterlace, seek=seek)
 
 
 class VideoFileSource:
     """Any file PyAV can open with at least one video stream."""
 
     def __init__(self, path: Path, video_only: bool = False, span: Span = WHOLE,
-                 deinterlace: bool = False) -> None:
-        """``video_only``: demux nothing but video (a colour reference's audio is not wanted)."""
+                 deinterlace: bool = False, seek: float | None = None) -> None:
+        """``video_only``: demux nothing but video (a colour reference's audio is not wanted).
+        ``seek``: as :func:`open_source` says."""
         self._deinterlace = deinterlace
+        self._seek = seek
+        # Timestamps went backwards somewhere, and the rest was timed by the frame rate:
+        # times then depend on everything before, so the video cannot be cut into segments.
+        self.retimed = False
         self._piped = piped = is_pipe(path)
         self._name = "standard input" if piped else str(path)
         if not piped and path.stat().st_size == 0:
@@ -209,11 +218,13 @@ class VideoFileSource:
         it are dropped, and the rest moved back by its start."""
         span, stream, origin = self._span, self._stream, self._origin
         trim = not span.whole
+        # Where to seek, on the stream's clock: the pictures' clock starts at the span.
+        target = span.start + (self._seek or 0.0)
         # A pipe is not seeked: within what the demuxer has buffered a seek can land anywhere.
-        if span.start > 0 and not self._piped:
+        if target > 0 and not self._piped:
             # Not seekable (a raw stream): decoding from the top reaches the start too.
             with contextlib.suppress(av.error.FFmpegError):
-                self._container.seek(round((origin + span.start) / self._tick),
+                self._container.seek(round((origin + target) / self._tick),
                                      stream=stream, backward=True)
         ended = False
         try:
@@ -222,12 +233,8 @@ class VideoFileSource:
                 if ended and time is not None and time - origin >= span.end + _INTERLEAVE:
                     return
                 if packet.stream is not stream:
-                    if packet.dts is None:
-                        continue  # demuxer flush packets carry no data
-                    if trim:
-                        if time is None or not span.start <= time - origin < span.end:
-                            continue
-                        _move_back(packet, span.start)
+                    if not self._copied(packet, time):
+                        continue
                     if self._packets_to is None:
                         self._early_packets.append(packet)
                     else:
@@ -263,6 +270,37 @@ class VideoFileSource:
             raise InputError(f"cannot decode {self._name}: {ffmpeg_reason(exc)}{self._hint}"
                              ) from exc
 
+    def _copied(self, packet: av.Packet, time: float | None) -> bool:
+        """Whether an audio/subtitle packet belongs in the output; moved onto the span's
+        clock if it does."""
+        span = self._span
+        if packet.dts is None:
+            return False  # demuxer flush packets carry no data
+        if not span.whole:
+            if time is None or not span.start <= time - self._origin < span.end:
+                return False
+            _move_back(packet, span.start)
+        return True
+
+    def copied_packets(self) -> Iterator[av.Packet]:
+        """The audio and subtitle packets of the span, in file order, without decoding any
+        more video: what a single pass would copy, for joining segments
+        (`vidfuse.video.join`). Use instead of :meth:`pictures`, never with it."""
+        span = self._span
+        yield from self._early_packets  # demuxed while the first frame was read
+        self._early_packets.clear()
+        if not self._passthrough:
+            return
+        try:
+            for packet in self._container.demux(self._passthrough):
+                time = _seconds(packet.pts, packet.time_base)
+                if time is not None and time - self._origin >= span.end + _INTERLEAVE:
+                    return
+                if self._copied(packet, time):
+                    yield packet
+        except av.error.FFmpegError as exc:
+            raise InputError(f"cannot read {self._name}: {ffmpeg_reason(exc)}") from exc
+
     def pictures(self) -> Iterator[Picture]:
         """Decoded frames in presentation order, converted to the working format."""
         info = self.info
@@ -295,6 +333,7 @@ class VideoFileSource:
                 time is None or time <= last_time
             ):
                 nominal_from = (index - 1, last_time)
+                self.retimed = True
             if nominal_from is not None:
                 time = nominal_from[1] + (index - nominal_from[0]) * step
             elif time is None:

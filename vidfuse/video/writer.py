@@ -222,6 +222,7 @@ class VideoFileSink:
         self._path = path
         self._time_base = time_base
         self._last_pts: int | None = None
+        self._copied_dts: float | None = None  # the last video packet copied in (a join)
         fmt = container_format(path)
         settings = settings.for_output(fmt, info.colour)
         codec = settings.codec_name
@@ -388,9 +389,31 @@ class VideoFileSink:
             raise OutputError(f"encoding failed: {exc}") from exc
         self._mux(packets)
 
+    def use_stream_header(self, extradata: bytes | None) -> None:
+        """Take the stream header the copied packets were encoded with (`copy_video`), where
+        it differs from this sink's encoder's: some encoders write their thread count in it."""
+        own = self._stream.codec_context.extradata
+        if own and extradata and bytes(own) != bytes(extradata):
+            self._stream.codec_context.extradata = extradata
+
+    def copy_video(self, packet: av.Packet) -> None:
+        """Mux one already encoded video packet (a segment's, `vidfuse.video.join`) instead of
+        encoding a picture: the encoder of this sink only gave its stream header."""
+        assert packet.dts is not None and packet.time_base is not None
+        dts = float(packet.dts * packet.time_base)
+        if self._copied_dts is not None and dts <= self._copied_dts:
+            # Two segments whose encoders reorder differently may meet with equal decode
+            # times; one tick later keeps the order, and presentation times are untouched.
+            packet.dts = int(self._copied_dts / packet.time_base) + 1
+            dts = float(packet.dts * packet.time_base)
+        self._copied_dts = dts
+        packet.stream = self._stream
+        self._mux([packet])
+
     def close(self) -> None:
         """Flush encoders and finish the file; must be called for the output to be valid."""
-        self._mux_video(None)
+        if self._copied_dts is None:
+            self._mux_video(None)
         for route in self._routes.values():
             self._mux(route.flush())
         try:
