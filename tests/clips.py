@@ -106,6 +106,24 @@ def _write_tone(container: av.container.OutputContainer, stream: av.AudioStream,
     container.mux(stream.encode(None))
 
 
+def write_interlaced(path: Path, count: int, gop: int | None = None) -> Path:
+    """Top field first H.264 whose two fields show different instants (as a camera records
+    them): the even lines from one picture of a gliding texture, the odd ones from the next."""
+    pictures = moving_frames(2 * count, 64, 96, step=(6, 0))
+    options = {"x264-params": "tff=1", "qp": "0", **({"g": str(gop)} if gop else {})}
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=25, options=options)
+        stream.width, stream.height, stream.pix_fmt = 96, 64, "yuv420p"
+        for index in range(count):
+            woven = pictures[2 * index].copy()
+            woven[1::2] = pictures[2 * index + 1][1::2]
+            frame = av.VideoFrame.from_ndarray(woven, format="rgb24")
+            frame.pts = index
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return path
+
+
 def read_frames(path: Path, pix_fmt: str = "rgb24") -> list[np.ndarray]:
     """Decode every frame to RGB, honouring the stream's own matrix and range."""
     from vidfuse.video.colour import colour_of

@@ -10,7 +10,7 @@ import av
 import cv2
 import numpy as np
 import pytest
-from clips import frame_times, moving_frames, read_frames, write_clip
+from clips import frame_times, moving_frames, read_frames, write_clip, write_interlaced
 from recording import RecordingObserver
 
 from vidfuse import EncodeSettings, Span, UpscaleOptions, default_output, probe, upscale
@@ -475,24 +475,6 @@ def test_default_output_sits_beside_the_input(tmp_path: Path) -> None:
     assert default_output(tmp_path) == tmp_path.with_name(f"{tmp_path.name}_x2")
 
 
-def _interlaced_clip(path: Path, count: int) -> Path:
-    """Top field first H.264 whose two fields show different instants (as a camera records
-    them): the even lines from one picture of a gliding texture, the odd ones from the next."""
-    pictures = moving_frames(2 * count, 64, 96, step=(6, 0))
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=25,
-                                      options={"x264-params": "tff=1", "qp": "0"})
-        stream.width, stream.height, stream.pix_fmt = 96, 64, "yuv420p"
-        for index in range(count):
-            woven = pictures[2 * index].copy()
-            woven[1::2] = pictures[2 * index + 1][1::2]
-            frame = av.VideoFrame.from_ndarray(woven, format="rgb24")
-            frame.pts = index
-            container.mux(stream.encode(frame))
-        container.mux(stream.encode(None))
-    return path
-
-
 def _combing(path: Path) -> float:
     """Mean luma step between each odd line and the average of the lines around it."""
     lines = [cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
@@ -502,7 +484,7 @@ def _combing(path: Path) -> float:
 
 
 def test_interlaced_input_is_flagged(tmp_path: Path) -> None:
-    clip = _interlaced_clip(tmp_path / "tff.mp4", 3)
+    clip = write_interlaced(tmp_path / "tff.mp4", 3)
     observer = RecordingObserver()
     upscale(UpscaleOptions(clip, tmp_path / "out.mp4"), observer)
     assert any("interlaced" in w and "--deinterlace" in w for w in observer.warnings)
@@ -511,7 +493,7 @@ def test_interlaced_input_is_flagged(tmp_path: Path) -> None:
 
 
 def test_deinterlace_removes_the_combing_and_keeps_the_timing(tmp_path: Path) -> None:
-    clip = _interlaced_clip(tmp_path / "tff.mp4", 6)
+    clip = write_interlaced(tmp_path / "tff.mp4", 6)
     combed, clean = tmp_path / "combed.mp4", tmp_path / "clean.mp4"
     upscale(UpscaleOptions(clip, combed))
     observer = RecordingObserver()

@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import math
 import os
 import queue
 import shutil
@@ -203,8 +202,7 @@ def _difference(old: dict[str, Any], new: dict[str, Any]) -> str:
 
 
 def _plan_from(data: dict[str, Any]) -> Plan:
-    segments = tuple(Segment(**{**s, "repeats": tuple(s["repeats"]),
-                                "end": math.inf if s["end"] is None else s["end"]})
+    segments = tuple(Segment(**{**s, "repeats": tuple(s["repeats"])})
                      for s in data.pop("segments"))
     return Plan(segments=segments, **data)
 
@@ -246,12 +244,8 @@ def _sha256(path: Path) -> str:
 def _write_json(path: Path, data: object) -> None:
     """Written whole or not at all: a record is what makes a segment count as finished."""
     temp = path.with_name(path.name + ".partial")
-    temp.write_text(json.dumps(data, default=_json_value))
+    temp.write_text(json.dumps(data, default=str))  # the last segment ends at Infinity
     os.replace(temp, path)
-
-
-def _json_value(value: object) -> object:
-    return None if isinstance(value, float) and math.isinf(value) else str(value)
 
 
 def make_and_record(options: UpscaleOptions, plan: Plan, segment: Segment, folder: Path,

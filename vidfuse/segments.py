@@ -81,7 +81,7 @@ class Segment:
     def describe(self, origin: float) -> str:
         """Its time range on the output's clock, as a person reads it."""
         end = "the end" if math.isinf(self.end) else _clock(self.end - origin)
-        return f"segment {self.number} ({_clock(self.start - origin)}-{end})"
+        return f"segment {self.number} ({_clock(self.start - origin)} to {end})"
 
 
 @dataclass(frozen=True)
