@@ -11,6 +11,7 @@ class RecordingObserver:
     def __init__(self) -> None:
         self.warnings: list[str] = []
         self.notes: list[str] = []
+        self.planned: list[int] = []
         self.progress: list[int] = []
 
     def started(self, info: SourceInfo, engine: Interpolator) -> None:
@@ -24,3 +25,6 @@ class RecordingObserver:
 
     def note(self, message: str) -> None:
         self.notes.append(message)
+
+    def planning(self, done: int, total: int | None) -> None:
+        self.planned.append(done)

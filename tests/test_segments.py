@@ -117,6 +117,18 @@ def test_variable_frame_rate_input_keeps_its_timing_in_segments(tmp_path: Path) 
     _assert_identical(single, cut)
 
 
+def test_a_clock_that_starts_late_is_the_same_in_segments(tmp_path: Path) -> None:
+    """A recording whose first frame is at 11.4 s (broadcast MPEG-TS, a cut-out of a longer
+    file): segments seek on the stream's own clock."""
+    clip = write_clip(tmp_path / "late.mkv", _shots(40), pts=[285 + i for i in range(120)],
+                      codec="libx264", pix_fmt="yuv420p", gop=GOP)
+    options = UpscaleOptions(clip, tmp_path / "out.mkv", encode=LOSSLESS,
+                             span=Span(0.5, 3.5))
+    single, cut, result = _both(tmp_path, options)
+    assert result.segments >= 3
+    _assert_identical(single, cut)
+
+
 def test_interlaced_input_deinterlaced_in_segments(tmp_path: Path) -> None:
     clip = write_interlaced(tmp_path / "tff.mp4", 100, gop=GOP)
     options = UpscaleOptions(clip, tmp_path / "out.mkv", deinterlace=True, encode=LOSSLESS)
@@ -182,17 +194,19 @@ def test_jobs_make_segments_in_worker_processes(three_shots: Path, tmp_path: Pat
     _assert_identical(single, cut)
 
 
-def _kill_at_segment(number: int) -> str:
+def _kill_at_segment(number: int, signum: int = signal.SIGKILL) -> str:
     """A vidfuse command that SIGKILLs itself as it starts segment ``number`` (a crash or
-    power loss at a known point, not at a moment a timer guesses)."""
+    power loss at a known point, not at a moment a timer guesses), or sends ``signum``."""
     return ("import os, signal, sys\n"
             "import vidfuse.segmented as run\n"
             "made = run.make_segment\n"
             "def dying(options, plan, segment, *rest, **named):\n"
             f"    if segment.number == {number}:\n"
-            "        os.kill(os.getpid(), signal.SIGKILL)\n"
+            f"        os.kill(os.getpid(), {int(signum)})\n"
             "    return made(options, plan, segment, *rest, **named)\n"
             "run.make_segment = dying\n"
+            # A shell running tests in the background starts them with SIGINT ignored.
+            "signal.signal(signal.SIGINT, signal.SIG_DFL)\n"
             "from vidfuse.cli import main\n"
             "sys.argv[0] = 'vidfuse'\n"
             "main()\n")
@@ -223,6 +237,18 @@ def test_a_killed_run_resumes_from_its_finished_segments(three_shots: Path,
     whole = tmp_path / "whole.mkv"
     upscale(UpscaleOptions(three_shots, whole, encode=LOSSLESS, segment=1))
     _assert_identical(whole, out)
+
+
+def test_ctrl_c_says_the_finished_segments_are_kept(three_shots: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.mkv"
+    args = ("upscale", three_shots, "--out", out, "--codec", "ffv1", "--segment", "1")
+    stopped = _vidfuse(*args, script=_kill_at_segment(3, signal.SIGINT))
+    assert stopped.returncode == 130
+    last = stopped.stderr.strip().splitlines()[-1]
+    assert last == (f"error: interrupted; no output was written; 2 finished segment(s) are "
+                    f"kept in {tmp_path / '.out.mkv.vidfuse-segments'}: the same command "
+                    "resumes from them")
+    assert not out.exists()
 
 
 def test_a_damaged_segment_is_made_again(three_shots: Path, tmp_path: Path) -> None:
@@ -309,7 +335,7 @@ def test_short_videos_run_in_one_pass_by_default(three_shots: Path, tmp_path: Pa
     assert result.segments == 0
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def two_node_cluster() -> Any:
     """A Ray head and a second node on this machine, one CPU each, on loopback."""
     ray = pytest.importorskip("ray")
@@ -346,3 +372,22 @@ def test_the_plan_is_kept_as_json(three_shots: Path, tmp_path: Path) -> None:
                          build_engine("auto", "cpu"), 1.0)
     assert plan.segments[-1].end == float("inf")
     assert _plan_from(json.loads(json.dumps(dataclasses.asdict(plan)))) == plan
+
+
+def test_batch_on_a_cluster_spreads_a_long_files_segments(three_shots: Path, tmp_path: Path,
+                                                         two_node_cluster: Any) -> None:
+    from vidfuse.batch import plan, run_batch
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.mp4").write_bytes(three_shots.read_bytes())
+    (folder / "b.mp4").write_bytes(three_shots.read_bytes())
+    template = UpscaleOptions(Path("."), Path("."), encode=LOSSLESS, segment=1)
+    pairs = plan(folder, tmp_path / "out", extension="mkv")
+    results = run_batch(template, pairs, cluster=two_node_cluster.address)
+    assert [r.status for r in results] == ["done", "done"]
+    assert all(r.segments == 5 and len(r.nodes) == 2 for r in results)
+    single = tmp_path / "single.mkv"
+    upscale(UpscaleOptions(three_shots, single, encode=LOSSLESS, segment=0))
+    for _, target in pairs:
+        _assert_identical(single, target)

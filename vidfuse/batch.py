@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import queue
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -39,6 +40,8 @@ class FileResult:
     seconds: float = 0.0
     fps: float = 0.0
     error: str = ""
+    segments: int = 0  # made in this many segments (vidfuse.segmented); 0: one pass
+    nodes: tuple[str, ...] = ()  # the Ray nodes that made its segments
 
 
 def plan(input_dir: Path, output_dir: Path, patterns: Sequence[str] = DEFAULT_PATTERNS,
@@ -84,7 +87,8 @@ def process_file(template: UpscaleOptions, source: Path, target: Path,
         return FileResult(str(source), str(target), "failed",
                           error=f"{type(exc).__name__}: {exc}")
     return FileResult(str(source), str(target), "done", result.frames_in, result.frames_out,
-                      result.seconds, result.input_fps)
+                      result.seconds, result.input_fps, segments=result.segments,
+                      nodes=result.nodes)
 
 
 _loaded: dict[tuple[object, ...], Models] = {}
@@ -191,10 +195,28 @@ def _run_ray(template: UpscaleOptions, work: Work, jobs: int, cluster: str | Non
     if gpus:  # one GPU per file where the cluster has them; the models move with it
         template = dataclasses.replace(template, device="cuda")
     task = ray.remote(num_cpus=1, num_gpus=1 if gpus else 0, max_retries=0)(process_file)
-    refs = {task.remote(template, source, target): index for index, source, target in work}
+    # A long file is not one task: this process plans and joins it, and its segments go out
+    # as tasks of their own (vidfuse.segmented), one file at a time beside the short ones.
+    long = [w for w in work if _is_long(template, w[1], w[2])]
+    finished: queue.Queue[tuple[int, FileResult]] = queue.Queue()
+    spread = threading.Thread(target=_spread_long_files, daemon=True,
+                              args=(dataclasses.replace(template, cluster=cluster), long,
+                                    finished, cancel))
+    spread.start()
+    refs = {task.remote(template, source, target): index
+            for index, source, target in work if (index, source, target) not in long}
+    waiting = len(long)
     try:
-        while refs:
-            done, _ = ray.wait(list(refs), num_returns=1)
+        while refs or waiting:
+            while not finished.empty():
+                waiting -= 1
+                yield finished.get()
+            if not refs:
+                if waiting:
+                    yield finished.get()
+                    waiting -= 1
+                continue
+            done, _ = ray.wait(list(refs), num_returns=1, timeout=0.25)
             for ref in done:
                 index = refs.pop(ref)
                 try:
@@ -207,3 +229,24 @@ def _run_ray(template: UpscaleOptions, work: Work, jobs: int, cluster: str | Non
         for ref in refs:
             ray.cancel(ref, force=True)
         raise
+
+
+def _is_long(template: UpscaleOptions, source: Path, target: Path) -> bool:
+    """Whether a file is made in segments (vidfuse.segmented decides by its length)."""
+    from vidfuse.segmented import segment_length
+
+    try:
+        return segment_length(dataclasses.replace(template, input=source,
+                                                   output=target)) is not None
+    except VidfuseError:
+        return False  # its own task reports what is wrong with it
+
+
+def _spread_long_files(template: UpscaleOptions, work: Work,
+                       finished: queue.Queue[tuple[int, FileResult]],
+                       cancel: threading.Event | None) -> None:
+    for index, source, target in work:
+        try:
+            finished.put((index, process_file(template, source, target, cancel=cancel)))
+        except Cancelled:
+            finished.put((index, FileResult(str(source), str(target), "cancelled")))

@@ -197,7 +197,10 @@ class UpscaleResult:
 
 
 class Observer(Protocol):
-    """Receives progress while `upscale` runs (the CLI draws a progress bar from it)."""
+    """Receives progress while `upscale` runs (the CLI draws a progress bar from it).
+
+    A video made in segments calls :meth:`started` before its planning pass, with the
+    container's frame count, and again after it with the exact count."""
 
     def started(self, info: SourceInfo, engine: Interpolator) -> None: ...
 
@@ -206,6 +209,8 @@ class Observer(Protocol):
     def warning(self, message: str) -> None: ...
 
     def note(self, message: str) -> None: ...
+
+    def planning(self, done: int, total: int | None) -> None: ...
 
     def adapting(self, done: int, total: int) -> None: ...
 
@@ -224,6 +229,9 @@ class SilentObserver:
 
     def note(self, message: str) -> None:
         """What a run is doing beside frames (planning, resuming): dropped here too."""
+
+    def planning(self, done: int, total: int | None) -> None:
+        """Nothing to show."""
 
     def adapting(self, done: int, total: int) -> None:
         """Nothing to show."""

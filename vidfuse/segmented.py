@@ -16,6 +16,7 @@ import json
 import os
 import queue
 import shutil
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -96,10 +97,18 @@ def _why_one_pass(options: UpscaleOptions) -> str | None:
 
 
 def work_folder(options: UpscaleOptions) -> Path:
-    """Where the segments of ``options.output`` are kept until it is complete."""
+    """Where the segments of ``options.output`` are kept until it is complete: beside it, or
+    in ``work_dir`` (a folder of its own there, so outputs can share one ``--work-dir``)."""
     if options.work_dir is not None:
-        return options.work_dir
+        return options.work_dir / f"{options.output.name}.vidfuse-segments"
     return options.output.parent / f".{options.output.name}.vidfuse-segments"
+
+
+def finished_segments(options: UpscaleOptions) -> int:
+    """How many finished segments an interrupted run to ``options.output`` left (by their
+    records; what a resumed run will check)."""
+    folder = work_folder(options)
+    return len(list(folder.glob("segment-*.json"))) if folder.is_dir() else 0
 
 
 def run_segmented(options: UpscaleOptions, seconds: float,
@@ -111,18 +120,21 @@ def run_segmented(options: UpscaleOptions, seconds: float,
     folder = work_folder(options)
     identity = _identity(options, seconds, engine.name)
     plan = _resume(folder, identity, observer)
+    with open_source(options.input, options.image_fps, options.span,
+                     options.deinterlace) as source:
+        info = source.info
     if plan is None:
+        observer.started(info, engine)
         observer.note("planning segments: one decoding pass over the input")
-        plan = plan_segments(options, engine, seconds)
+        plan = plan_segments(options, engine, seconds,
+                             lambda done: observer.planning(done, info.frame_count))
         _write_json(folder / "plan.json", dataclasses.asdict(plan))
         if plan.reason:
             observer.warning(f"the video runs as one segment: {plan.reason}")
     results = _finished(folder, plan, options)
     if results:
         observer.note(f"resuming: {len(results)} of {len(plan.segments)} segments done")
-    with open_source(options.input, options.image_fps, options.span,
-                     options.deinterlace) as source:
-        info = dataclasses.replace(source.info, frame_count=plan.frames)
+    info = dataclasses.replace(info, frame_count=plan.frames)
     observer.started(info, engine)
     warn_about_source(info, options.deinterlace, observer)
     todo = [s for s in plan.segments if s.number not in results]
@@ -321,8 +333,17 @@ def _here(options: UpscaleOptions, plan: Plan, todo: list[Segment], folder: Path
                     raise _failed(segment, plan, exc) from exc
 
 
+def _start_worker(jobs: int) -> None:
+    """Worker initialiser: its share of the cores; Ctrl-C is the parent's to handle (it
+    stops the workers through the stop event, with no traceback from each)."""
+    from vidfuse.batch import _share_cores
+
+    _share_cores(jobs)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _make_in_worker(options: UpscaleOptions, plan: Plan, segment: Segment, folder: Path,
-                    progress: Any = None) -> SegmentResult:
+                    progress: Any = None, stop: Any = None) -> SegmentResult:
     """A segment in a worker process or on a Ray node: models loaded once per process."""
     from vidfuse.batch import _models_for
 
@@ -344,26 +365,24 @@ def _make_in_worker(options: UpscaleOptions, plan: Plan, segment: Segment, folde
             progress.put((segment.number, done))
 
     return make_and_record(options, plan, segment, folder, _models_for(options), report,
-                           node=node)
+                           stop.is_set if stop is not None else None, node)
 
 
 def _in_processes(options: UpscaleOptions, plan: Plan, todo: list[Segment], folder: Path,
                   report: Callable[[int, int], None], cancel: threading.Event | None
                   ) -> Iterator[SegmentResult]:
-    from vidfuse.batch import _share_cores
-
     context = get_context("spawn")  # torch and OpenCV thread pools do not survive a fork
     with context.Manager() as manager, ProcessPoolExecutor(
-            options.jobs, mp_context=context, initializer=_share_cores,
+            options.jobs, mp_context=context, initializer=_start_worker,
             initargs=(options.jobs,)) as pool:
-        updates = manager.Queue()
+        updates, stop = manager.Queue(), manager.Event()
         tries = {s.number: 0 for s in todo}
         pending: dict[Future[SegmentResult], Segment] = {}
 
         def submit(segment: Segment) -> None:
             tries[segment.number] += 1
             pending[pool.submit(_make_in_worker, options, plan, segment, folder,
-                                updates)] = segment
+                                updates, stop)] = segment
 
         for segment in todo:
             submit(segment)
@@ -384,6 +403,7 @@ def _in_processes(options: UpscaleOptions, plan: Plan, todo: list[Segment], fold
                             raise _failed(segment, plan, exc) from exc
                         submit(segment)
         except BaseException:
+            stop.set()  # the workers stop at their next frame
             pool.shutdown(wait=True, cancel_futures=True)
             raise
 

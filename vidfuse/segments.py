@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from vidfuse.colourisers import Colouriser
@@ -35,7 +36,7 @@ from vidfuse.options import UpscaleOptions
 from vidfuse.picture import Picture
 from vidfuse.pipeline import keyframe_source, open_sink, schedule_for, stages
 from vidfuse.scene import SceneCutDetector
-from vidfuse.threads import prefetched
+from vidfuse.threads import BackgroundCalls, prefetched
 from vidfuse.timeline import RateSchedule
 from vidfuse.video.atomic import atomic_output
 from vidfuse.video.reader import open_source
@@ -56,6 +57,7 @@ _DECODE_MARGIN = 2
 # until its last gap's later frame and the one after it (each up to MAX_REPEATS further).
 _LOOKAHEAD = 4 * (MAX_REPEATS + 1)
 
+_PLAN_PROGRESS = 25  # frames between reports of the planning pass
 Progress = Callable[[int], None]
 
 
@@ -146,7 +148,7 @@ def plan_segments(options: UpscaleOptions, engine: Interpolator, seconds: float,
             if detector.is_repeat(picture):
                 repeats.append(index)
             previous = picture
-            if progress is not None:
+            if progress is not None and index % _PLAN_PROGRESS == 0:
                 progress(index + 1)
         retimed = getattr(source, "retimed", False)
         damaged = source.damaged
@@ -220,12 +222,27 @@ def segment_suffix(options: UpscaleOptions) -> str:
     return ".mkv" if options.encode.codec == "ffv1" else ".mp4"
 
 
+class _SeekMissed(Exception):
+    """The seek landed after the segment's context (a file with a wrong keyframe index)."""
+
+
 def make_segment(options: UpscaleOptions, plan: Plan, segment: Segment, target: Path,
                  models: tuple[Interpolator, Colouriser | None],
                  progress: Progress | None = None, cancel: Callable[[], bool] | None = None,
                  node: str = "") -> SegmentResult:
     """Encode one segment's output frames as a video file at ``target`` (written whole or
-    not at all), with the encoder the output has; the join copies its packets as they are."""
+    not at all), with the encoder the output has; the join copies its packets as they are.
+    Where seeking misses its context, the segment decodes from the top instead."""
+    try:
+        return _make(options, plan, segment, target, models, progress, cancel, node)
+    except _SeekMissed:
+        return _make(options, plan, dataclasses.replace(segment, seek=None), target, models,
+                     progress, cancel, node)
+
+
+def _make(options: UpscaleOptions, plan: Plan, segment: Segment, target: Path,
+          models: tuple[Interpolator, Colouriser | None], progress: Progress | None,
+          cancel: Callable[[], bool] | None, node: str) -> SegmentResult:
     engine, colouriser = models
     engine.reset()
     started = time.perf_counter()
@@ -251,10 +268,11 @@ def make_segment(options: UpscaleOptions, plan: Plan, segment: Segment, target: 
         with atomic_output(target) as temp:
             sink = open_sink(dataclasses.replace(options, output=target, encode=encode),
                              bare, schedule, temp, lambda message: None)
+            # Encoding on its own thread, overlapping the engine, as in a single pass.
+            encoder: BackgroundCalls[None] = BackgroundCalls()
             try:
                 slack = 0.25 / float(info.frame_rate)
-                decoded = prefetched(p for p in source.pictures()
-                                     if p.time >= segment.context_time - slack)
+                decoded = prefetched(_from_context(source.pictures(), segment, slack))
                 stack.callback(decoded.close)
                 made = stages(_counted(decoded, segment, slack, progress), options, engine,
                               colouriser, keys, schedule,
@@ -264,8 +282,10 @@ def make_segment(options: UpscaleOptions, plan: Plan, segment: Segment, target: 
                 for picture in made:
                     if cancel is not None and cancel():
                         raise Cancelled("stopped on request")
-                    sink.write(picture)
+                    encoder.submit(partial(sink.write, picture))
+                encoder.finish()
             except BaseException:
+                encoder.cancel()
                 sink.abort()
                 raise
             sink.close()
@@ -273,6 +293,18 @@ def make_segment(options: UpscaleOptions, plan: Plan, segment: Segment, target: 
                          counts.interpolated, counts.scene_cuts, colour_counts.keyframes,
                          colour_counts.colourised, colour_counts.uncoloured,
                          time.perf_counter() - started, node)
+
+
+def _from_context(pictures: Iterable[Picture], segment: Segment, slack: float
+                  ) -> Iterator[Picture]:
+    """The pictures from the segment's context on (a seek lands on the keyframe before)."""
+    first = True
+    for picture in pictures:
+        if first and picture.time > segment.context_time + slack:
+            raise _SeekMissed
+        first = False
+        if picture.time >= segment.context_time - slack:
+            yield picture
 
 
 def _counted(pictures: Iterable[Picture], segment: Segment, slack: float,

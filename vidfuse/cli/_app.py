@@ -106,18 +106,19 @@ def parse_key_values(pairs: list[str]) -> dict[str, str]:
 NOTHING_WRITTEN = "interrupted; no output was written"
 
 
-def guarded(action: Callable[[], T], interrupted: str = NOTHING_WRITTEN) -> T:
-    """Run a command body: known errors become one line and an exit code, never a traceback."""
+def guarded(action: Callable[[], T],
+            interrupted: str | Callable[[], str] = NOTHING_WRITTEN) -> T:
+    """Run a command body: known errors become one line and an exit code, never a traceback.
+    ``interrupted``: what to say after Ctrl-C or SIGTERM (asked for then, where it depends on
+    what the run left)."""
     try:
         return action()
-    except Cancelled:
-        fail(interrupted, interrupted_exit_code())
+    except (Cancelled, KeyboardInterrupt):
+        fail(interrupted() if callable(interrupted) else interrupted, interrupted_exit_code())
     except VidfuseError as exc:
         if state.debug:
             raise
         fail(str(exc), exc.exit_code)
-    except KeyboardInterrupt:
-        fail(interrupted, interrupted_exit_code())
     except Exception as exc:  # a bug: still one line unless --debug
         if state.debug:
             raise

@@ -87,6 +87,13 @@ ColourWeights = Annotated[str | None, typer.Option(
 Device = Annotated[str, typer.Option(
     help="auto, cpu, cuda or cuda:N. A missing GPU is an error, not a CPU fallback.")]
 Quiet = Annotated[bool, flag("--quiet", "-q", help="No progress bar or summary.")]
+LONG_PANEL = "Long videos"
+Segment = Annotated[float | None, typer.Option(
+    metavar="SECONDS",
+    help="Cut the video into segments of about this many seconds (at scene cuts where there "
+         "are some), kept until the output is complete so that an interrupted run resumes; "
+         "0: one pass. Default: 60 s segments for videos of 3 minutes or more.",
+    rich_help_panel=LONG_PANEL, show_default=False)]
 
 
 def upscale_options(input: Path, out: Path, *, fps: str | None, start: str | None,

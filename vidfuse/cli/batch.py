@@ -76,6 +76,7 @@ def batch_command(
     weights: shared.Weights = None,
     colour_weights: shared.ColourWeights = None,
     device: shared.Device = "auto",
+    segment: shared.Segment = None,
     overwrite: Annotated[bool, flag(
         "--overwrite", help="Redo files whose output already exists.")] = False,
     quiet: shared.Quiet = False,
@@ -93,6 +94,9 @@ def batch_command(
       vidfuse batch clips/ --out smooth/ --jobs 2 --report report.json
 
       vidfuse batch /shared/clips --out /shared/out --cluster ray://head:10001
+
+    Videos of 3 minutes or more are made in segments (see upscale --help): on a
+    cluster their segments are spread over the nodes too.
     """
     template = guarded(lambda: upscale_options(
         input_dir, out, fps=fps, start=start, duration=duration, codec=codec, crf=crf,
@@ -100,7 +104,7 @@ def batch_command(
         factor=factor, slowmo=slowmo, engine=engine, scene_threshold=scene_threshold,
         dedup=dedup, dedup_threshold=dedup_threshold, deinterlace=deinterlace,
         keyframe_every=keyframe_every, colouriser=colouriser, adapt=adapt, weights=weights,
-        colour_weights=colour_weights, device=device))
+        colour_weights=colour_weights, device=device, segment=segment))
     if jobs < 1:
         fail(f"--jobs must be 1 or more, not {jobs}", 2)
     pairs = guarded(lambda: plan(input_dir, out, pattern or DEFAULT_PATTERNS, recursive, ext))

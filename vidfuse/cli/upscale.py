@@ -17,7 +17,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from vidfuse.api import UpscaleResult, default_output, upscale
+from vidfuse.api import UpscaleOptions, UpscaleResult, default_output, upscale
 from vidfuse.cli import _options as shared
 from vidfuse.cli._app import NOTHING_WRITTEN, err, flag, guarded, parse_fraction, stop_requested
 from vidfuse.cli._options import upscale_options
@@ -26,10 +26,9 @@ from vidfuse.engines import Interpolator
 from vidfuse.framerate import StreamCounts
 from vidfuse.keyframes import NAMING
 from vidfuse.scene import DEFAULT_SCENE_THRESHOLD
+from vidfuse.segmented import finished_segments, work_folder
 from vidfuse.video.media import SourceInfo
 from vidfuse.video.pipes import is_pipe
-
-_LONG_PANEL = "Long videos"
 
 
 class _ProgressObserver:
@@ -40,9 +39,13 @@ class _ProgressObserver:
         self._progress: Progress | None = None
         self._task: TaskID | None = None
         self._adapt_task: TaskID | None = None
+        self._plan_task: TaskID | None = None
 
     def started(self, info: SourceInfo, engine: Interpolator) -> None:
-        if self._quiet or self._progress is not None:
+        if self._progress is not None and self._task is not None:  # the count, now exact
+            self._progress.update(self._task, total=info.frame_count)
+            return
+        if self._quiet:
             return
         err.print(f"[bold]{info.path.name}[/]: {info.width}x{info.height} "
                   f"{float(info.frame_rate):.3f} fps, engine [cyan]{engine.name}[/] "
@@ -74,6 +77,14 @@ class _ProgressObserver:
     def note(self, message: str) -> None:
         if not self._quiet:
             err.print(escape(message))
+
+    def planning(self, done: int, total: int | None) -> None:
+        if self._progress is None:
+            return
+        if self._plan_task is None:
+            self._plan_task = self._progress.add_task("planning segments", total=total,
+                                                      fps=0.0)
+        self._progress.update(self._plan_task, completed=done)
 
     def adapting(self, done: int, total: int) -> None:
         if self._progress is None:
@@ -138,24 +149,19 @@ def upscale_command(
     weights: shared.Weights = None,
     colour_weights: shared.ColourWeights = None,
     device: shared.Device = "auto",
-    segment: Annotated[float | None, typer.Option(
-        metavar="SECONDS",
-        help="Cut the video into segments of about this many seconds (at scene cuts where "
-             "there are some), kept until the output is complete so that an interrupted run "
-             "resumes; 0: one pass. Default: 60 s segments for videos of 3 minutes or more.",
-        rich_help_panel=_LONG_PANEL, show_default=False)] = None,
+    segment: shared.Segment = None,
     jobs: Annotated[int, typer.Option(
         help="Segments made at once, each by a worker process with its share of the cores.",
-        rich_help_panel=_LONG_PANEL)] = 1,
+        rich_help_panel=shared.LONG_PANEL)] = 1,
     cluster: Annotated[str | None, typer.Option(
         metavar="ADDRESS",
         help="Make the segments on a Ray cluster (ray://HOST:PORT, or auto); every node must "
              "see the input and output at the same paths. Needs pip install "
-             "'vidfuse\\[ray]'.", rich_help_panel=_LONG_PANEL, show_default=False)] = None,
+             "'vidfuse\\[ray]'.", rich_help_panel=shared.LONG_PANEL, show_default=False)] = None,
     work_dir: Annotated[Path | None, typer.Option(
         metavar="DIR",
         help="Where segments are kept until the output is complete (default: a hidden "
-             "folder beside the output).", rich_help_panel=_LONG_PANEL,
+             "folder beside the output).", rich_help_panel=shared.LONG_PANEL,
         show_default=False)] = None,
     overwrite: Annotated[bool, flag(
         "--overwrite", help="Replace OUT if it exists.")] = False,
@@ -195,6 +201,7 @@ def upscale_command(
     Audio and subtitles are copied, colour tags kept. The output appears only when complete.
     """
     observer = _ProgressObserver(quiet)
+    asked: list[UpscaleOptions] = []
 
     def run() -> UpscaleResult:
         target = out or default_output(input, factor, parse_fraction(fps, "--fps") if fps else None,
@@ -210,13 +217,22 @@ def upscale_command(
             colour_weights=colour_weights, device=device, overwrite=overwrite,
             segment=segment, jobs=jobs, cluster=cluster, work_dir=work_dir,
             reference=reference, keyframes=keyframes, grey=grey)
+        asked.append(options)
         try:
             return upscale(options, observer, cancel=stop_requested)
         finally:
             observer.stop()
 
-    result = guarded(run, "interrupted; the video on standard output ends early"
-                      if out is not None and is_pipe(out) else NOTHING_WRITTEN)
+    def interrupted() -> str:
+        if out is not None and is_pipe(out):
+            return "interrupted; the video on standard output ends early"
+        kept = finished_segments(asked[0]) if asked else 0
+        if kept:
+            return (f"{NOTHING_WRITTEN}; {kept} finished segment(s) are kept in "
+                    f"{work_folder(asked[0])}: the same command resumes from them")
+        return NOTHING_WRITTEN
+
+    result = guarded(run, interrupted)
     if not quiet:
         err.print(
             f"[green]done:[/] {result.frames_in} -> {result.frames_out} frames "

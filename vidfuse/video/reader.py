@@ -218,14 +218,15 @@ class VideoFileSource:
         it are dropped, and the rest moved back by its start."""
         span, stream, origin = self._span, self._stream, self._origin
         trim = not span.whole
-        # Where to seek, on the stream's clock: the pictures' clock starts at the span.
-        target = span.start + (self._seek or 0.0)
+        # Where to seek, on the stream's clock: a span counts from the first frame, a segment's
+        # ``seek`` is on the pictures' clock (the stream's, moved back by the span's start).
+        target = origin + span.start if self._seek is None else self._seek + span.start
         # A pipe is not seeked: within what the demuxer has buffered a seek can land anywhere.
-        if target > 0 and not self._piped:
+        if target > origin and not self._piped:
             # Not seekable (a raw stream): decoding from the top reaches the start too.
             with contextlib.suppress(av.error.FFmpegError):
-                self._container.seek(round((origin + target) / self._tick),
-                                     stream=stream, backward=True)
+                self._container.seek(round(target / self._tick), stream=stream,
+                                     backward=True)
         ended = False
         try:
             for packet in self._container.demux([stream, *self._passthrough]):
