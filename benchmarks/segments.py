@@ -61,12 +61,12 @@ def _cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + workers.ru_utime + workers.ru_stime
 
 
-def timed_run(options: UpscaleOptions) -> tuple[float, float, int]:
-    """Wall seconds, cores kept busy, input frames."""
+def timed_run(options: UpscaleOptions) -> tuple[float, float, int, int]:
+    """Wall seconds, cores kept busy, input frames, segments."""
     wall, cpu = time.perf_counter(), _cpu_seconds()
     result = upscale(options)
     wall = time.perf_counter() - wall
-    return wall, (_cpu_seconds() - cpu) / wall, result.frames_in
+    return wall, (_cpu_seconds() - cpu) / wall, result.frames_in, result.segments
 
 
 def measure_join(clip: Path, folder: Path, segment: float) -> tuple[float, float, float]:
@@ -123,15 +123,16 @@ def main() -> None:
                                                           segment=args.segment,
                                                           jobs=args.jobs)}
             fps: dict[str, float] = {}
+            segments = 0
             for name, options in runs.items():
-                wall, busy, frames = timed_run(options)
+                wall, busy, frames, made = timed_run(options)
+                segments = segments or made
                 fps[name] = frames / wall
                 table.add_row(size, name, f"{wall:.1f}", f"{fps[name]:.1f}", f"{busy:.2f}",
                               f"{fps[name] / fps['one pass']:.2f}x",
                               f"{fps[name] / fps['--jobs 1']:.2f}x" if "--jobs 1" in fps
                               else "")
             planning, joining, gigabytes = measure_join(clip, folder, args.segment)
-            segments = math.ceil(args.seconds / args.segment)
             per_segment = (args.seconds * 25 / fps["--jobs 1"] - planning - joining) / segments
             last = {"planning": planning, "join": joining, "gb": gigabytes,
                     "segment": per_segment, "frames": args.seconds * 25}

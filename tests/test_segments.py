@@ -295,7 +295,7 @@ def test_a_segment_that_fails_twice_names_its_time_range_and_keeps_the_others(
 
     monkeypatch.setattr(run, "make_segment", failing)
     out = tmp_path / "out.mkv"
-    with pytest.raises(OutputError, match=r"segment 2 \(0:01\.3 to 0:02\.5\) failed twice: "
+    with pytest.raises(OutputError, match=r"segment 2 \(0:00\.9 to 0:01\.7\) failed twice: "
                                           r"RuntimeError: the disk is full"):
         upscale(UpscaleOptions(three_shots, out, encode=LOSSLESS, segment=1))
     assert tries == [2, 2]

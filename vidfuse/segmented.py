@@ -128,6 +128,8 @@ def run_segmented(options: UpscaleOptions, seconds: float,
         observer.note("planning segments: one decoding pass over the input")
         plan = plan_segments(options, engine, seconds,
                              lambda done: observer.planning(done, info.frame_count))
+        # The clock a single pass keeps (its first decoded frame's time, exactly).
+        plan = dataclasses.replace(plan, start_time=info.start_time)
         _write_json(folder / "plan.json", dataclasses.asdict(plan))
         if plan.reason:
             observer.warning(f"the video runs as one segment: {plan.reason}")

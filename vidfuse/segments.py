@@ -39,7 +39,7 @@ from vidfuse.scene import SceneCutDetector
 from vidfuse.threads import BackgroundCalls, prefetched
 from vidfuse.timeline import RateSchedule
 from vidfuse.video.atomic import atomic_output
-from vidfuse.video.reader import open_source
+from vidfuse.video.reader import open_source, packet_index
 from vidfuse.video.writer import container_format
 
 # Segments of about this many seconds by default: long enough that the context each one
@@ -50,8 +50,7 @@ DEFAULT_SEGMENT_SECONDS = 60.0
 _CUT_REACH = 0.5
 # The last segment is not shorter than this share of the length: it joins the one before.
 _SHORTEST_LAST = 0.25
-# Frames decoded before a segment's context, for what needs the frame before it (the
-# deinterlacer reads the previous field; a keyframe may open with frames it cannot show).
+# Frames decoded before a segment's context with --deinterlace: bwdif reads the frame before.
 _DECODE_MARGIN = 2
 # Frames after a segment's end whose --dedup decisions it is given: it reads on past its end
 # until its last gap's later frame and the one after it (each up to MAX_REPEATS further).
@@ -131,11 +130,24 @@ def _cuts_only(options: UpscaleOptions, engine: Interpolator) -> bool:
 
 def plan_segments(options: UpscaleOptions, engine: Interpolator, seconds: float,
                   progress: Progress | None = None) -> Plan:
-    """The planning pass: decode the input once and cut it into segments of about
-    ``seconds`` (fewer, or one, where exactness allows no more)."""
+    """The plan for ``options``: segments of about ``seconds`` (fewer, or one, where
+    exactness allows no more).
+
+    Where only the frames' times matter (no --dedup, no fusion, the classical engines), the
+    container's packets give them, and boundaries go just after its keyframes, where each
+    segment's seek lands on its context exactly: encoders put keyframes at scene cuts, so
+    these are mostly cuts too. Otherwise one decoding pass finds the cuts and repeats.
+    """
+    lead = 2 + (_DECODE_MARGIN if options.deinterlace else 0)
+    if not (options.dedup or options.fusion or _cuts_only(options, engine)):
+        indexed = packet_index(options.input, options.span)
+        if indexed is not None and len(indexed[0]) >= 2:
+            times, keys = indexed
+            anchors = [i + lead for i, key in enumerate(keys) if key and i + lead < len(times)]
+            return _plan(options, engine, seconds, times, anchors, [], [], 0, "")
     cuts = SceneCutDetector(options.scene_threshold)
     detector = RepeatDetector(options.dedup_threshold)
-    times: list[float] = []
+    times = []
     cut_at: list[int] = []
     repeats: list[int] = []
     with open_source(options.input, options.image_fps, options.span,
@@ -156,19 +168,26 @@ def plan_segments(options: UpscaleOptions, engine: Interpolator, seconds: float,
                                      "their count from there")
     if not reason and _cuts_only(options, engine) and not cut_at:
         reason = "it has no scene cut, the only place this engine or fusion mode can cut"
-    bounds = [0] if reason else _boundaries(times, cut_at, seconds,
-                                            _cuts_only(options, engine))
-    every = options.keyframe_every
+    return _plan(options, engine, seconds, times, cut_at, cut_at, repeats, damaged, reason)
+
+
+def _plan(options: UpscaleOptions, engine: Interpolator, seconds: float, times: list[float],
+          anchors: list[int], cut_at: list[int], repeats: list[int], damaged: int,
+          reason: str) -> Plan:
+    """Segments from the frames' ``times``, cut at ``anchors`` near each mark (at anchors
+    only where a stage's state reaches back to the last cut)."""
+    cuts_only = _cuts_only(options, engine)
+    bounds = [0] if reason else _boundaries(times, anchors, seconds, cuts_only)
     segments = []
     for number, first in enumerate(bounds, 1):
         last = bounds[number] if number < len(bounds) else len(times)
-        context = first if _cuts_only(options, engine) else _context(
-            first, options.dedup, every, cut_at)
-        decode_from = max(0, context - _DECODE_MARGIN)
+        context = first if cuts_only else _context(first, options.dedup,
+                                                   options.keyframe_every, cut_at)
+        decode_from = max(0, context - (_DECODE_MARGIN if options.deinterlace else 0))
         ahead = last + _LOOKAHEAD
         segments.append(Segment(
-            number=number, first=first, frames=last - first, start=times[first],
-            end=times[last] if last < len(times) else math.inf,
+            number=number, first=first, frames=last - first,
+            start=_between(times, first), end=_between(times, last),
             context=context, context_time=times[context],
             seek=None if first == 0 else times[decode_from],
             repeats=tuple(r for r in repeats if context <= r < ahead) if options.dedup
@@ -176,10 +195,21 @@ def plan_segments(options: UpscaleOptions, engine: Interpolator, seconds: float,
     return Plan(tuple(segments), len(times), times[0], len(repeats), damaged, reason)
 
 
-def _boundaries(times: list[float], cut_at: list[int], seconds: float,
+def _between(times: list[float], index: int) -> float:
+    """Where a segment starting at frame ``index`` begins: half-way from the frame before,
+    so that a frame timed a tick differently by the decoder still falls on its side."""
+    if index == 0:
+        return -math.inf
+    if index >= len(times):
+        return math.inf
+    return (times[index - 1] + times[index]) / 2
+
+
+def _boundaries(times: list[float], anchors: list[int], seconds: float,
                 cuts_only: bool) -> list[int]:
-    """First frames of the segments: at the cut nearest each ``seconds`` mark within reach,
-    else (unless ``cuts_only``) at the first frame from the mark on."""
+    """First frames of the segments: at the anchor (a cut, or just after a keyframe) nearest
+    each ``seconds`` mark within reach, else (unless ``cuts_only``) at the first frame from
+    the mark on."""
     bounds = [0]
     end = times[-1]
     while True:
@@ -187,11 +217,11 @@ def _boundaries(times: list[float], cut_at: list[int], seconds: float,
         mark = start + seconds
         if end - mark < _SHORTEST_LAST * seconds:
             return bounds
-        near = [c for c in cut_at if abs(times[c] - mark) <= _CUT_REACH * seconds]
+        near = [c for c in anchors if abs(times[c] - mark) <= _CUT_REACH * seconds]
         if near:
             chosen = min(near, key=lambda c: abs(times[c] - mark))
         elif cuts_only:
-            later = [c for c in cut_at if times[c] > mark]
+            later = [c for c in anchors if times[c] > mark]
             if not later:
                 return bounds
             chosen = later[0]
@@ -274,7 +304,7 @@ def _make(options: UpscaleOptions, plan: Plan, segment: Segment, target: Path,
                 slack = 0.25 / float(info.frame_rate)
                 decoded = prefetched(_from_context(source.pictures(), segment, slack))
                 stack.callback(decoded.close)
-                made = stages(_counted(decoded, segment, slack, progress), options, engine,
+                made = stages(_counted(decoded, segment, progress), options, engine,
                               colouriser, keys, schedule,
                               KnownRepeats(segment.repeats, segment.context), counts,
                               colour_counts, first_index=segment.context,
@@ -307,13 +337,13 @@ def _from_context(pictures: Iterable[Picture], segment: Segment, slack: float
             yield picture
 
 
-def _counted(pictures: Iterable[Picture], segment: Segment, slack: float,
-             progress: Progress | None) -> Iterator[Picture]:
+def _counted(pictures: Iterable[Picture], segment: Segment, progress: Progress | None
+             ) -> Iterator[Picture]:
     """The decoded pictures, the segment's own counted as they pass (for progress)."""
     done = 0
     for picture in pictures:
         if (progress is not None and done < segment.frames
-                and segment.start - slack <= picture.time < segment.end - slack):
+                and segment.start <= picture.time < segment.end):
             done += 1
             progress(done)
         yield picture

@@ -65,6 +65,34 @@ def main_video_stream(container: av.container.InputContainer) -> av.VideoStream 
     return candidates[0] if candidates else None
 
 
+def packet_index(path: Path, span: Span = WHOLE) -> tuple[list[float], list[bool]] | None:
+    """The times (on the pictures' clock, as :meth:`VideoFileSource.timed_frames` gives them
+    to within a tick) and keyframe flags of the span's frames, in presentation order, from
+    the container's packets alone: no decoding, so a two-hour film takes seconds. None where
+    packets cannot say (a timestamp missing or repeated, as AVI's packed B-frames have)."""
+    try:
+        with av.open(ffmpeg_url(path, write=False)) as container:
+            stream = main_video_stream(container)
+            if stream is None or stream.time_base is None:
+                return None
+            tick = Fraction(stream.time_base)
+            rate = float(stream.average_rate or stream.guessed_rate or 25)
+            origin = float(stream.start_time * tick) if stream.start_time else 0.0
+            found = [(packet.pts, packet.is_keyframe) for packet in container.demux(stream)
+                     if packet.size]
+    except (av.error.FFmpegError, UnicodeDecodeError):
+        return None
+    if any(pts is None for pts, _ in found):
+        return None
+    found.sort()
+    if len({pts for pts, _ in found}) < len(found):
+        return None
+    shift = round(span.start / tick)  # as _move_back shifts a frame
+    kept = [(float((pts - shift) * tick), key) for pts, key in found
+            if span.whole or span.keeps(float(pts * tick) - origin, 1 / rate)]
+    return [time for time, _ in kept], [key for _, key in kept]
+
+
 def natural_key(name: str) -> list[object]:
     """Sort key that puts frame2 before frame10."""
     return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name)]
