@@ -122,8 +122,8 @@ def test_workers_share_the_cores_without_loading_torch() -> None:
     # Each of cpu_count() workers gets one thread; torch, loaded only by learned models,
     # takes that count when it is loaded.
     script = ("import os, sys\n"
-              "from vidfuse.batch import _share_cores\n"
-              "_share_cores(os.cpu_count() or 1)\n"
+              "from vidfuse.workers import share_cores\n"
+              "share_cores(os.cpu_count() or 1)\n"
               "assert 'torch' not in sys.modules\n"
               "import torch\n"
               "print(torch.get_num_threads())\n")

@@ -10,7 +10,6 @@ machine's cores between them so parallel jobs do not fight over threads.
 from __future__ import annotations
 
 import dataclasses
-import os
 import queue
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -19,10 +18,11 @@ from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
 
-from vidfuse.api import Models, Observer, UpscaleOptions, build_models, upscale
+from vidfuse.api import Observer, UpscaleOptions, upscale
 from vidfuse.errors import BatchInterrupted, Cancelled, UsageError, VidfuseError
 from vidfuse.video.atomic import TEMP_MARKER
 from vidfuse.video.writer import CONTAINERS, check_encode_settings
+from vidfuse.workers import models_for, share_cores
 
 DEFAULT_PATTERNS = ("*.mp4", "*.mkv", "*.mov", "*.avi", "*.webm", "*.m4v", "*.mpg", "*.mpeg",
                     "*.ts", "*.mts", "*.wmv", "*.flv", "*.y4m")
@@ -78,7 +78,7 @@ def process_file(template: UpscaleOptions, source: Path, target: Path,
     options = dataclasses.replace(template, input=source, output=target)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        result = upscale(options, observer, _models_for(options), cancel)
+        result = upscale(options, observer, models_for(options), cancel)
     except Cancelled:
         raise
     except VidfuseError as exc:
@@ -89,31 +89,6 @@ def process_file(template: UpscaleOptions, source: Path, target: Path,
     return FileResult(str(source), str(target), "done", result.frames_in, result.frames_out,
                       result.seconds, result.input_fps, segments=result.segments,
                       nodes=result.nodes)
-
-
-_loaded: dict[tuple[object, ...], Models] = {}
-
-
-def _models_for(options: UpscaleOptions) -> Models:
-    """Models are loaded once per worker process and reused for every file."""
-    key = (options.engine, options.device, options.weights, options.fusion,
-           options.colouriser, options.colour_weights)
-    if key not in _loaded:
-        _loaded[key] = build_models(options)
-    return _loaded[key]
-
-
-def _share_cores(jobs: int) -> None:
-    """Worker initialiser: each of ``jobs`` workers gets its share of the cores.
-
-    torch reads its thread count from OMP_NUM_THREADS when (and only if) a learned model
-    imports it, so classical engines never load it (a fresh spawned worker has not).
-    """
-    import cv2
-
-    threads = max(1, (os.cpu_count() or 1) // jobs)
-    os.environ["OMP_NUM_THREADS"] = str(threads)
-    cv2.setNumThreads(threads)
 
 
 def run_batch(template: UpscaleOptions, pairs: Sequence[tuple[Path, Path]], jobs: int = 1,
@@ -167,7 +142,7 @@ def _run_local(template: UpscaleOptions, work: Work, jobs: int, cluster: str | N
             yield index, process_file(template, source, target, observer, cancel)
         return
     # spawn, not fork: torch and OpenCV thread pools do not survive a fork safely.
-    with ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), initializer=_share_cores,
+    with ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), initializer=share_cores,
                              initargs=(jobs,)) as pool:
         pending: dict[Future[FileResult], int] = {
             pool.submit(process_file, template, source, target): index

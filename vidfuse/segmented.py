@@ -338,16 +338,16 @@ def _here(options: UpscaleOptions, plan: Plan, todo: list[Segment], folder: Path
 def _start_worker(jobs: int) -> None:
     """Worker initialiser: its share of the cores; Ctrl-C is the parent's to handle (it
     stops the workers through the stop event, with no traceback from each)."""
-    from vidfuse.batch import _share_cores
+    from vidfuse.workers import share_cores
 
-    _share_cores(jobs)
+    share_cores(jobs)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _make_in_worker(options: UpscaleOptions, plan: Plan, segment: Segment, folder: Path,
                     progress: Any = None, stop: Any = None) -> SegmentResult:
     """A segment in a worker process or on a Ray node: models loaded once per process."""
-    from vidfuse.batch import _models_for
+    from vidfuse.workers import models_for
 
     node = ""
     try:
@@ -366,7 +366,7 @@ def _make_in_worker(options: UpscaleOptions, plan: Plan, segment: Segment, folde
             last[0] = now
             progress.put((segment.number, done))
 
-    return make_and_record(options, plan, segment, folder, _models_for(options), report,
+    return make_and_record(options, plan, segment, folder, models_for(options), report,
                            stop.is_set if stop is not None else None, node)
 
 

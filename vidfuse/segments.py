@@ -162,7 +162,7 @@ def plan_segments(options: UpscaleOptions, engine: Interpolator, seconds: float,
             previous = picture
             if progress is not None and index % _PLAN_PROGRESS == 0:
                 progress(index + 1)
-        retimed = getattr(source, "retimed", False)
+        retimed = source.retimed
         damaged = source.damaged
     reason = "" if not retimed else ("its timestamps go backwards, so frames are timed by "
                                      "their count from there")

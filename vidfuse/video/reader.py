@@ -426,6 +426,7 @@ class ImageSequenceSource:
         )
 
     damaged = 0  # an image that cannot be read is an error, not skipped
+    retimed = False  # images are timed by their count from the start
 
     def route_packets(self, sink: PacketSink) -> None:
         """Image sequences carry no audio or subtitles."""
