@@ -142,7 +142,8 @@ def main() -> None:
             planning, joining, gigabytes = measure_join(clip, folder, args.segment)
             per_segment = (args.seconds * 25 / fps["--jobs 1"] - planning - joining) / segments
             last = {"planning": planning, "join": joining, "gb": gigabytes,
-                    "segment": per_segment, "frames": args.seconds * 25}
+                    "segment": per_segment, "frames": args.seconds * 25,
+                    "length": args.seconds / segments}
             console.print(f"{size}: planning pass {planning:.1f} s "
                           f"({args.seconds * 25 / planning:.0f} frames/s), join {joining:.2f} s "
                           f"for {gigabytes * 1000:.1f} MB ({joining / gigabytes:.1f} s/GB), "
@@ -157,7 +158,8 @@ def _projection(console: Console, measured: dict[str, float], segment: float,
     scale = FILM_SECONDS * 25 / measured["frames"]
     planning = measured["planning"] * scale
     joining = measured["join"] * scale
-    segments = math.ceil(FILM_SECONDS / segment)
+    # As many segments as the film holds at the length they came out here (cut at anchors).
+    segments = math.ceil(FILM_SECONDS / measured["length"])
     table = Table(title=f"projected: a 2-hour {size} film, {segment:g} s segments "
                         "(workers of this machine's size)")
     for column in ("workers", "planning s", "segments s", "join s", "hours", "input fps",

@@ -219,13 +219,26 @@ def _vidfuse(*args: str | Path, script: str | None = None) -> subprocess.Complet
                           timeout=300, check=False)
 
 
+def _stopped_at(clip: Path, tmp_path: Path, number: int, signum: int = signal.SIGKILL
+               ) -> tuple[tuple[str | Path, ...], subprocess.CompletedProcess[str]]:
+    """The command (to ``out.mkv``, lossless, 1 s segments) and its run stopped by ``signum``
+    as it starts segment ``number``."""
+    args = ("upscale", clip, "--out", tmp_path / "out.mkv", "--codec", "ffv1", "--segment",
+            "1")
+    return args, _vidfuse(*args, script=_kill_at_segment(number, signum))
+
+
+def _assert_uninterrupted_output(clip: Path, tmp_path: Path) -> None:
+    whole = tmp_path / "whole.mkv"
+    upscale(UpscaleOptions(clip, whole, encode=LOSSLESS, segment=1))
+    _assert_identical(whole, tmp_path / "out.mkv")
+
+
 def test_a_killed_run_resumes_from_its_finished_segments(three_shots: Path,
                                                          tmp_path: Path) -> None:
-    out = tmp_path / "out.mkv"
-    args = ("upscale", three_shots, "--out", out, "--codec", "ffv1", "--segment", "1")
-    killed = _vidfuse(*args, script=_kill_at_segment(3))
+    args, killed = _stopped_at(three_shots, tmp_path, 3)
     assert killed.returncode == -signal.SIGKILL
-    assert not out.exists()
+    assert not (tmp_path / "out.mkv").exists()
     folder = tmp_path / ".out.mkv.vidfuse-segments"
     assert sorted(p.name for p in folder.glob("segment-*.json")) == [
         "segment-00001.json", "segment-00002.json"]
@@ -234,49 +247,40 @@ def test_a_killed_run_resumes_from_its_finished_segments(three_shots: Path,
     assert resumed.returncode == 0, resumed.stderr
     assert re.search(r"^resuming: 2 of 5 segments done$", resumed.stderr, re.MULTILINE)
     assert not folder.exists()
-    whole = tmp_path / "whole.mkv"
-    upscale(UpscaleOptions(three_shots, whole, encode=LOSSLESS, segment=1))
-    _assert_identical(whole, out)
+    _assert_uninterrupted_output(three_shots, tmp_path)
 
 
 def test_ctrl_c_says_the_finished_segments_are_kept(three_shots: Path, tmp_path: Path) -> None:
-    out = tmp_path / "out.mkv"
-    args = ("upscale", three_shots, "--out", out, "--codec", "ffv1", "--segment", "1")
-    stopped = _vidfuse(*args, script=_kill_at_segment(3, signal.SIGINT))
+    _, stopped = _stopped_at(three_shots, tmp_path, 3, signal.SIGINT)
     assert stopped.returncode == 130
     last = stopped.stderr.strip().splitlines()[-1]
     assert last == (f"error: interrupted; no output was written; 2 finished segment(s) are "
                     f"kept in {tmp_path / '.out.mkv.vidfuse-segments'}: the same command "
                     "resumes from them")
-    assert not out.exists()
+    assert not (tmp_path / "out.mkv").exists()
 
 
 def test_a_damaged_segment_is_made_again(three_shots: Path, tmp_path: Path) -> None:
-    out = tmp_path / "out.mkv"
-    args = ("upscale", three_shots, "--out", out, "--codec", "ffv1", "--segment", "1")
-    assert _vidfuse(*args, script=_kill_at_segment(4)).returncode == -signal.SIGKILL
-    folder = tmp_path / ".out.mkv.vidfuse-segments"
-    damaged = folder / "segment-00002.mkv"
+    args, killed = _stopped_at(three_shots, tmp_path, 4)
+    assert killed.returncode == -signal.SIGKILL
+    damaged = tmp_path / ".out.mkv.vidfuse-segments" / "segment-00002.mkv"
     damaged.write_bytes(damaged.read_bytes()[: damaged.stat().st_size // 2])
 
     resumed = _vidfuse(*args)
     assert resumed.returncode == 0, resumed.stderr
     assert "resuming: 2 of 5 segments done" in resumed.stderr  # 1 and 3; 2 made again
-    whole = tmp_path / "whole.mkv"
-    upscale(UpscaleOptions(three_shots, whole, encode=LOSSLESS, segment=1))
-    _assert_identical(whole, out)
+    _assert_uninterrupted_output(three_shots, tmp_path)
 
 
 def test_changed_options_do_not_reuse_old_segments(three_shots: Path, tmp_path: Path) -> None:
-    out = tmp_path / "out.mkv"
-    args = ("upscale", three_shots, "--out", out, "--codec", "ffv1", "--segment", "1")
-    assert _vidfuse(*args, script=_kill_at_segment(3)).returncode == -signal.SIGKILL
+    args, killed = _stopped_at(three_shots, tmp_path, 3)
+    assert killed.returncode == -signal.SIGKILL
 
     changed = _vidfuse(*args, "--factor", "4")
     assert changed.returncode == 0, changed.stderr
     assert "--factor differs (2 then, 4 now); starting over" in changed.stderr
     assert "resuming:" not in changed.stderr
-    assert len(frame_times(out)) == 480
+    assert len(frame_times(tmp_path / "out.mkv")) == 480
 
 
 def test_a_segment_that_fails_twice_names_its_time_range_and_keeps_the_others(

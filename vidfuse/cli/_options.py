@@ -90,9 +90,9 @@ Quiet = Annotated[bool, flag("--quiet", "-q", help="No progress bar or summary."
 LONG_PANEL = "Long videos"
 Segment = Annotated[float | None, typer.Option(
     metavar="SECONDS",
-    help="Cut the video into segments of about this many seconds (at scene cuts where there "
-         "are some), kept until the output is complete so that an interrupted run resumes; "
-         "0: one pass. Default: 60 s segments for videos of 3 minutes or more.",
+    help="Cut the video into segments of about this many seconds (at scene cuts or keyframes "
+         "near each mark), kept until the output is complete so that an interrupted run "
+         "resumes; 0: one pass. Default: 60 s segments for videos of 3 minutes or more.",
     rich_help_panel=LONG_PANEL, show_default=False)]
 
 

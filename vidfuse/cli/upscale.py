@@ -38,8 +38,8 @@ class _ProgressObserver:
         self._quiet = quiet
         self._progress: Progress | None = None
         self._task: TaskID | None = None
-        self._adapt_task: TaskID | None = None
-        self._plan_task: TaskID | None = None
+        self._phases: dict[str, TaskID] = {}  # bars beside the frames' (planning, adapting)
+        self._resumed_at: int | None = None  # frames already done when the bar first moved
 
     def started(self, info: SourceInfo, engine: Interpolator) -> None:
         if self._progress is not None and self._task is not None:  # the count, now exact
@@ -66,10 +66,14 @@ class _ProgressObserver:
 
     def advanced(self, counts: StreamCounts) -> None:
         if self._progress is not None and self._task is not None:
+            if self._resumed_at is None:  # a resumed run's segments: not this run's speed
+                self._resumed_at = counts.frames_read
+                self._progress.reset(self._task, completed=counts.frames_read, fps=0.0)
             task = self._progress.tasks[0]
             elapsed = task.elapsed or 0.0
+            made = counts.frames_read - self._resumed_at
             self._progress.update(self._task, completed=counts.frames_read,
-                                  fps=counts.frames_read / elapsed if elapsed else 0.0)
+                                  fps=made / elapsed if elapsed else 0.0)
 
     def warning(self, message: str) -> None:
         err.print(f"[yellow]warning:[/] {escape(message)}")
@@ -79,20 +83,17 @@ class _ProgressObserver:
             err.print(escape(message))
 
     def planning(self, done: int, total: int | None) -> None:
-        if self._progress is None:
-            return
-        if self._plan_task is None:
-            self._plan_task = self._progress.add_task("planning segments", total=total,
-                                                      fps=0.0)
-        self._progress.update(self._plan_task, completed=done)
+        self._phase("planning segments", done, total)
 
     def adapting(self, done: int, total: int) -> None:
+        self._phase("adapting colouriser", done, total)
+
+    def _phase(self, name: str, done: int, total: int | None) -> None:
         if self._progress is None:
             return
-        if self._adapt_task is None:
-            self._adapt_task = self._progress.add_task("adapting colouriser", total=total,
-                                                       fps=0.0)
-        self._progress.update(self._adapt_task, completed=done)
+        if name not in self._phases:
+            self._phases[name] = self._progress.add_task(name, total=total, fps=0.0)
+        self._progress.update(self._phases[name], completed=done)
 
     def stop(self) -> None:
         if self._progress is not None:
@@ -160,8 +161,8 @@ def upscale_command(
              "'vidfuse\\[ray]'.", rich_help_panel=shared.LONG_PANEL, show_default=False)] = None,
     work_dir: Annotated[Path | None, typer.Option(
         metavar="DIR",
-        help="Where segments are kept until the output is complete (default: a hidden "
-             "folder beside the output).", rich_help_panel=shared.LONG_PANEL,
+        help="Where segments are kept until the output is complete, in a folder per output "
+             "(default: a hidden folder beside the output).", rich_help_panel=shared.LONG_PANEL,
         show_default=False)] = None,
     overwrite: Annotated[bool, flag(
         "--overwrite", help="Replace OUT if it exists.")] = False,
