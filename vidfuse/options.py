@@ -189,11 +189,14 @@ class UpscaleResult:
     adapted: AdaptReport | None = None
     synced: Sync | None = None  # the reference's offset, where it was found (auto)
     segments: int = 0  # the video was made in this many segments (0: one pass)
+    resumed: int = 0  # input frames of segments an interrupted run had made (reused)
     nodes: tuple[str, ...] = ()  # the Ray nodes that made them (--cluster)
 
     @property
     def input_fps(self) -> float:
-        return self.frames_in / self.seconds if self.seconds > 0 else 0.0
+        """Input frames made per second by this run (not counting reused segments)."""
+        made = self.frames_in - self.resumed
+        return made / self.seconds if self.seconds > 0 else 0.0
 
 
 class Observer(Protocol):

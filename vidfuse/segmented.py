@@ -125,7 +125,7 @@ def run_segmented(options: UpscaleOptions, seconds: float,
         info = source.info
     if plan is None:
         observer.started(info, engine)
-        observer.note("planning segments: one decoding pass over the input")
+        observer.note("planning segments")
         plan = plan_segments(options, engine, seconds,
                              lambda done: observer.planning(done, info.frame_count))
         # The clock a single pass keeps (its first decoded frame's time, exactly).
@@ -139,15 +139,17 @@ def run_segmented(options: UpscaleOptions, seconds: float,
     info = dataclasses.replace(info, frame_count=plan.frames)
     observer.started(info, engine)
     warn_about_source(info, options.deinterlace, observer)
+    resumed = sum(r.frames_in for r in results.values())
     todo = [s for s in plan.segments if s.number not in results]
-    counts = StreamCounts(frames_in=sum(r.frames_in for r in results.values()))
+    counts = StreamCounts(frames_in=resumed)
     observer.advanced(counts)
     for result in _make_all(options, plan, todo, folder, models, counts, observer, cancel):
         results[result.number] = result
     _join(options, plan, folder, observer)
     shutil.rmtree(folder, ignore_errors=True)
-    return _summary(options, plan, list(results.values()), engine,
-                    time.perf_counter() - started, models[1], observer)
+    summary = _summary(options, plan, list(results.values()), engine,
+                       time.perf_counter() - started, models[1], observer)
+    return dataclasses.replace(summary, resumed=resumed)
 
 
 def _identity(options: UpscaleOptions, seconds: float, engine: str) -> dict[str, Any]:

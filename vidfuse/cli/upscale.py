@@ -241,6 +241,7 @@ def upscale_command(
             + (f", {result.repeats} repeats dropped" if result.repeats else "") + ") in "
             f"{result.seconds:.1f} s, {result.input_fps:.1f} input fps"
             + (f", {result.segments} segments" if result.segments > 1 else "")
+            + (f" ({result.resumed} input frames made before)" if result.resumed else "")
             + f" -> {result.output}"
         )
         if result.synced:
