@@ -8,6 +8,11 @@ from pathlib import Path
 import pytest
 from clips import moving_frames, write_clip
 
+# Ray's nodes, drivers and workers talk over loopback only: by default Ray binds to the
+# machine's own network address. Set before any test imports Ray (its constants are read
+# then) and inherited by the processes it starts.
+os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+
 
 @pytest.fixture(scope="session")
 def clip_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:

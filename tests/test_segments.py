@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import re
 import signal
 import subprocess
@@ -342,14 +341,15 @@ def test_short_videos_run_in_one_pass_by_default(three_shots: Path, tmp_path: Pa
 
 @pytest.fixture(scope="module")
 def two_node_cluster() -> Any:
-    """A Ray head and a second node on this machine, one CPU each, on loopback."""
+    """A Ray head and a second node on this machine, one CPU each, on loopback (conftest.py
+    keeps Ray there)."""
     ray = pytest.importorskip("ray")
     from ray.cluster_utils import Cluster
 
-    os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
     cluster.add_node(num_cpus=1)
     cluster.wait_for_nodes()
+    assert cluster.address.startswith("127.0.0.1:")
     try:
         yield cluster
     finally:
