@@ -23,8 +23,10 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 # Fusion with a single keyframe and no scene cuts (the test clip loops): every later frame
 # waits for a keyframe that never comes, so only the bounded buffer (vidfuse.fusion.MAX_GAP)
 # keeps memory flat; 3000 buffered frames would add ~27 MB here.
+# Segments: 6 of them for the short clip, 60 for the long one (vidfuse.segmented).
 MODES = {"interpolation": {},
-         "fusion, one keyframe": {"keyframe_every": 100_000, "adapt": 0, "scene_threshold": 0}}
+         "fusion, one keyframe": {"keyframe_every": 100_000, "adapt": 0, "scene_threshold": 0},
+         "segments of 2 s": {"segment": 2}}
 
 
 def peak_rss_kib(clip: Path, out: Path, options: dict[str, object]) -> int:
