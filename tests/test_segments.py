@@ -21,7 +21,7 @@ from recording import RecordingObserver
 from vidfuse import EncodeSettings, Span, UpscaleOptions, upscale
 from vidfuse.errors import OutputError, UsageError
 from vidfuse.metrics import psnr
-from vidfuse.segmented import work_folder
+from vidfuse.work_folder import work_folder
 
 GOP = 10  # keyframes every 10 frames: segments start between them, and seek back to one
 
@@ -370,13 +370,13 @@ def test_a_ray_cluster_makes_segments_on_both_nodes(three_shots: Path, tmp_path:
 def test_the_plan_is_kept_as_json(three_shots: Path, tmp_path: Path) -> None:
     """What a resumed run reads back: the plan round-trips with infinite ends."""
     from vidfuse.engines import build_engine
-    from vidfuse.segmented import _plan_from
     from vidfuse.segments import plan_segments
+    from vidfuse.work_folder import plan_from
 
     plan = plan_segments(UpscaleOptions(three_shots, tmp_path / "o.mkv"),
                          build_engine("auto", "cpu"), 1.0)
     assert plan.segments[-1].end == float("inf")
-    assert _plan_from(json.loads(json.dumps(dataclasses.asdict(plan)))) == plan
+    assert plan_from(json.loads(json.dumps(dataclasses.asdict(plan)))) == plan
 
 
 def test_batch_on_a_cluster_spreads_a_long_files_segments(three_shots: Path, tmp_path: Path,

@@ -1,19 +1,14 @@
 """A long video in segments: planned once, made on every core or a Ray cluster, kept in a
 work folder so that an interrupted run resumes, then joined by copying packets.
 
-The work folder (beside the output, or ``--work-dir``) holds ``job.json`` (what the output
-depends on: the input file's size and time, every option that changes a frame, the vidfuse
-version), ``plan.json`` and each finished segment with a ``.json`` record of its size and
-SHA-256. A run that finds the folder reuses what matches and redoes what does not; the
-folder goes once the output is complete.
+The work folder (beside the output, or in ``--work-dir``; `vidfuse.work_folder`) keeps the
+job, the plan and each finished segment: a run that finds it reuses what matches and redoes
+what does not; it goes once the output is complete.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
-import os
 import queue
 import shutil
 import signal
@@ -40,7 +35,6 @@ from vidfuse.segments import (
     SegmentResult,
     make_segment,
     plan_segments,
-    segment_suffix,
     unsplittable,
 )
 from vidfuse.video.atomic import atomic_output
@@ -48,6 +42,15 @@ from vidfuse.video.join import join_segments
 from vidfuse.video.pipes import is_pipe
 from vidfuse.video.reader import VideoFileSource, open_source
 from vidfuse.video.writer import VideoFileSink, output_kind
+from vidfuse.work_folder import (
+    job_identity,
+    open_job,
+    record,
+    reusable_segments,
+    segment_path,
+    work_folder,
+    write_json,
+)
 
 # Without --segment, videos at least this long are cut (into DEFAULT_SEGMENT_SECONDS): three
 # segments, where resuming starts to save real time; shorter ones run in one pass unless
@@ -96,21 +99,6 @@ def _why_one_pass(options: UpscaleOptions) -> str | None:
     return unsplittable(options)
 
 
-def work_folder(options: UpscaleOptions) -> Path:
-    """Where the segments of ``options.output`` are kept until it is complete: beside it, or
-    in ``work_dir`` (a folder of its own there, so outputs can share one ``--work-dir``)."""
-    if options.work_dir is not None:
-        return options.work_dir / f"{options.output.name}.vidfuse-segments"
-    return options.output.parent / f".{options.output.name}.vidfuse-segments"
-
-
-def finished_segments(options: UpscaleOptions) -> int:
-    """How many finished segments an interrupted run to ``options.output`` left (by their
-    records; what a resumed run will check)."""
-    folder = work_folder(options)
-    return len(list(folder.glob("segment-*.json"))) if folder.is_dir() else 0
-
-
 def run_segmented(options: UpscaleOptions, seconds: float,
                   models: tuple[Interpolator, Colouriser | None], observer: Observer,
                   cancel: threading.Event | None = None) -> UpscaleResult:
@@ -118,8 +106,7 @@ def run_segmented(options: UpscaleOptions, seconds: float,
     started = time.perf_counter()
     engine, _ = models
     folder = work_folder(options)
-    identity = _identity(options, seconds, engine.name)
-    plan = _resume(folder, identity, observer)
+    plan = open_job(folder, job_identity(options, seconds, engine.name), observer)
     with open_source(options.input, options.image_fps, options.span,
                      options.deinterlace) as source:
         info = source.info
@@ -130,10 +117,10 @@ def run_segmented(options: UpscaleOptions, seconds: float,
                              lambda done: observer.planning(done, info.frame_count))
         # The clock a single pass keeps (its first decoded frame's time, exactly).
         plan = dataclasses.replace(plan, start_time=info.start_time)
-        _write_json(folder / "plan.json", dataclasses.asdict(plan))
+        write_json(folder / "plan.json", dataclasses.asdict(plan))
         if plan.reason:
             observer.warning(f"the video runs as one segment: {plan.reason}")
-    results = _finished(folder, plan, options)
+    results = reusable_segments(folder, plan, options)
     if results:
         observer.note(f"resuming: {len(results)} of {len(plan.segments)} segments done")
     info = dataclasses.replace(info, frame_count=plan.frames)
@@ -152,128 +139,14 @@ def run_segmented(options: UpscaleOptions, seconds: float,
     return dataclasses.replace(summary, resumed=resumed)
 
 
-def _identity(options: UpscaleOptions, seconds: float, engine: str) -> dict[str, Any]:
-    """What the output depends on, as JSON: a resumed run must match it exactly."""
-    def stat(path: Path | None) -> object:
-        if path is None or is_pipe(path):
-            return None
-        found = path.stat()
-        return {"path": str(path.resolve()), "size": found.st_size,
-                "modified": found.st_mtime_ns}
-
-    kept = {f.name: getattr(options, f.name) for f in dataclasses.fields(options)
-            if f.name not in ("output", "overwrite", "jobs", "cluster", "work_dir")}
-    kept["encode"] = dataclasses.replace(options.encode, encoder_logs=False)
-    kept.update(segment=seconds, engine=engine, input=stat(options.input),
-                reference=stat(options.reference), keyframes=stat(options.keyframes))
-    from vidfuse import __version__  # the package imports this module as it starts
-
-    kept["vidfuse"] = __version__
-    return dict(json.loads(json.dumps(kept, default=_plain, sort_keys=True)))
-
-
-def _plain(value: object) -> object:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dataclasses.asdict(value)
-    return str(value)
-
-
-def _resume(folder: Path, identity: dict[str, Any], observer: Observer) -> Plan | None:
-    """The plan of an interrupted run of the same job in ``folder``, or None (the folder made
-    ready for a new one, and one line saying why anything there was not reused)."""
-    try:
-        old = json.loads((folder / "job.json").read_text())
-        plan = _plan_from(json.loads((folder / "plan.json").read_text()))
-    except (OSError, ValueError, KeyError, TypeError):
-        old = plan = None
-    if old is not None and old == identity and plan is not None:
-        return plan
-    if old is not None:
-        observer.note(f"not resuming the segments in {folder}: {_difference(old, identity)}; "
-                      "starting over")
-    if folder.exists():
-        if not (folder / "job.json").exists() and any(folder.iterdir()):
-            raise UsageError(f"work folder {folder} holds files vidfuse did not write: "
-                             "choose another with --work-dir")
-        shutil.rmtree(folder)
-    try:
-        folder.mkdir(parents=True)
-        _write_json(folder / "job.json", identity)
-    except OSError as exc:
-        raise OutputError(f"cannot create the work folder {folder}: {exc.strerror}") from exc
-    return None
-
-
-def _difference(old: dict[str, Any], new: dict[str, Any]) -> str:
-    """The first thing that changed, as a user names it."""
-    if old.get("input") != new.get("input"):
-        return "the input file changed since"
-    if old.get("vidfuse") != new.get("vidfuse"):
-        return f"they were made by vidfuse {old.get('vidfuse')}"
-    for key in sorted(set(old) | set(new)):
-        if old.get(key) != new.get(key):
-            flag = "--" + key.replace("_", "-")
-            return f"{flag} differs ({old.get(key)} then, {new.get(key)} now)"
-    return "the saved plan is unreadable"
-
-
-def _plan_from(data: dict[str, Any]) -> Plan:
-    segments = tuple(Segment(**{**s, "repeats": tuple(s["repeats"])})
-                     for s in data.pop("segments"))
-    return Plan(segments=segments, **data)
-
-
-def _segment_path(folder: Path, number: int, options: UpscaleOptions) -> Path:
-    return folder / f"segment-{number:05d}{segment_suffix(options)}"
-
-
-def _finished(folder: Path, plan: Plan, options: UpscaleOptions) -> dict[int, SegmentResult]:
-    """The segments already made, each checked against its record; a damaged or unfinished
-    one is removed, to be made again."""
-    found = {}
-    for segment in plan.segments:
-        path = _segment_path(folder, segment.number, options)
-        record = path.with_suffix(".json")
-        try:
-            saved = json.loads(record.read_text())
-            intact = (path.stat().st_size == saved["size"]
-                      and _sha256(path) == saved["sha256"])
-            result = SegmentResult(**saved["result"])
-        except (OSError, ValueError, KeyError, TypeError):
-            intact = False
-        if intact:
-            found[segment.number] = result
-        else:
-            path.unlink(missing_ok=True)
-            record.unlink(missing_ok=True)
-    return found
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as file:
-        while chunk := file.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _write_json(path: Path, data: object) -> None:
-    """Written whole or not at all: a record is what makes a segment count as finished."""
-    temp = path.with_name(path.name + ".partial")
-    temp.write_text(json.dumps(data, default=str))  # the last segment ends at Infinity
-    os.replace(temp, path)
-
-
 def make_and_record(options: UpscaleOptions, plan: Plan, segment: Segment, folder: Path,
                     models: tuple[Interpolator, Colouriser | None],
                     progress: Callable[[int], None] | None = None,
                     cancel: Callable[[], bool] | None = None, node: str = "") -> SegmentResult:
     """Make one segment and record it as finished (in whatever process or node runs it)."""
-    path = _segment_path(folder, segment.number, options)
+    path = segment_path(folder, segment.number, options)
     result = make_segment(options, plan, segment, path, models, progress, cancel, node)
-    _write_json(path.with_suffix(".json"),
-                {"size": path.stat().st_size, "sha256": _sha256(path),
-                 "result": dataclasses.asdict(result)})
+    record(path, result)
     return result
 
 
@@ -467,7 +340,7 @@ def _on_ray(options: UpscaleOptions, plan: Plan, todo: list[Segment], folder: Pa
 
 def _join(options: UpscaleOptions, plan: Plan, folder: Path, observer: Observer) -> None:
     """The output from the segments and the input's other streams, moved into place whole."""
-    paths = [_segment_path(folder, s.number, options) for s in plan.segments]
+    paths = [segment_path(folder, s.number, options) for s in plan.segments]
     with open_source(options.input, options.image_fps, options.span,
                      options.deinterlace) as source, atomic_output(options.output) as temp:
         assert isinstance(source, VideoFileSource)  # image folders run in one pass

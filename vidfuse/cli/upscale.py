@@ -26,9 +26,9 @@ from vidfuse.engines import Interpolator
 from vidfuse.framerate import StreamCounts
 from vidfuse.keyframes import NAMING
 from vidfuse.scene import DEFAULT_SCENE_THRESHOLD
-from vidfuse.segmented import finished_segments, work_folder
 from vidfuse.video.media import SourceInfo
 from vidfuse.video.pipes import is_pipe
+from vidfuse.work_folder import finished_segments, work_folder
 
 
 class _ProgressObserver:
