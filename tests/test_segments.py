@@ -176,6 +176,40 @@ def _audio(path: Path) -> list[tuple[int | None, int | None, bytes]]:
         return [(p.pts, p.duration, bytes(p)) for p in container.demux(audio=0) if p.size]
 
 
+def _everything_but_frames(path: Path) -> tuple[object, ...]:
+    """What a file carries beside its pictures: streams with their tags and dispositions,
+    the file's tags, chapters, attachments and every audio and subtitle packet."""
+    with av.open(str(path)) as container:
+        streams = [(s.type, s.codec_context and s.codec_context.name, dict(s.metadata),
+                    int(s.disposition))
+                   for s in container.streams]
+        chapters = [(c["start"], c["end"], dict(c["metadata"])) for c in container.chapters()]
+        packets = [(p.stream.index, p.pts, p.duration, bytes(p))
+                   for p in container.demux() if p.stream.type != "video" and p.size]
+        return streams, dict(container.metadata), chapters, packets
+
+
+def test_streams_tags_and_chapters_are_kept_as_in_one_pass(tmp_path: Path) -> None:
+    from clips import Track, write_tracks
+
+    clip = write_tracks(tmp_path / "tracks.mkv", [
+        Track("libopus", language="fra", title="French dub", disposition="default"),
+        Track("aac", language="deu"),
+        Track("subrip", language="eng", disposition="forced", lines=("one", "two", "three")),
+    ], frames=100)
+    chaptered = write_clip(tmp_path / "chapters.mp4", _shots(40), codec="libx264",
+                           pix_fmt="yuv420p", gop=GOP, audio_seconds=4.8, rotation=90,
+                           chapters=[(0, 1.5, "Intro"), (1.5, 4.8, "Main")])
+    for source in (clip, chaptered):
+        options = UpscaleOptions(source, tmp_path / f"out{source.suffix}", encode=LOSSLESS
+                                 if source.suffix == ".mkv" else EncodeSettings())
+        single, cut, result = _both(tmp_path, options)
+        assert result.segments >= 3
+        assert _everything_but_frames(cut) == _everything_but_frames(single)
+        single.unlink()
+        cut.unlink()
+
+
 def test_progress_counts_every_input_frame_once(three_shots: Path, tmp_path: Path) -> None:
     observer = RecordingObserver()
     result = upscale(UpscaleOptions(three_shots, tmp_path / "out.mkv", segment=1,
