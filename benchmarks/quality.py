@@ -4,10 +4,11 @@
 
 For each stride S, the first 30 x S + 1 frames of each clip: every S-th is kept and the
 others rebuilt (`--factor S`). Prints the RGB PSNR of the rebuilt frames for each engine,
-next to frame repetition, FFmpeg's minterpolate (mci) and RIFE 4.0 (the learned interpolator
-desktop tools ship, with its published weights; skipped with a message where they are not
-in the data folder), all measured in this run on the same frames, and each method's time as
-a multiple of `flow`'s.
+next to frame repetition and FFmpeg's minterpolate (mci), all measured in this run on the
+same frames, and each method's time as a multiple of `flow`'s. The engines include `rife`
+(RIFE 4.0, the learned interpolator desktop tools ship, with its published weights) where
+`vidfuse weights download rife-4.0` has installed them (datasets.py does); it is left out,
+with a message, where they are not.
 
 Scores are given on all rebuilt frames and on the hard ones: those where the plain average
 of the two kept neighbours scores under 30 dB (a lot changes between them; the test favours
@@ -26,14 +27,13 @@ import time
 from pathlib import Path
 
 import numpy as np
-import rife
-from datasets import CLIPS, clip_label, clip_path, data_dir
+from datasets import CLIPS, clip_label, clip_path
 from rich.console import Console
 from rich.table import Table
 from safetensors.torch import save_file
 
 from vidfuse.engines import available
-from vidfuse.evaluate import HARD_PSNR, Clip, RgbInterpolator, evaluate_time, hard_frames
+from vidfuse.evaluate import HARD_PSNR, Clip, evaluate_time, hard_frames
 from vidfuse.nets.interpolator import RecurrentFlowRefiner
 from vidfuse.report import report_clip
 from vidfuse.train.sources import VALIDATION_CLIPS
@@ -46,11 +46,22 @@ CANDIDATE = "convlstm@candidate"
 Scores = dict[str, dict[str, float | None]]
 
 
+def _ready(engines: dict[str, str]) -> list[str]:
+    """The engines that can run here: rife only once its weights are downloaded."""
+    from vidfuse.weights import hub
+
+    if hub.installed_path(hub.lookup("rife-4.0")) is None:
+        print("rife left out: its weights are not installed (vidfuse weights download "
+              "rife-4.0, or python benchmarks/datasets.py)")
+        return [name for name in engines if name != "rife"]
+    return list(engines)
+
+
 def evaluate_clip(path: Path, stride: int, gaps: int, engines: list[str],
-                  weights: dict[str, Path], peers: dict[str, RgbInterpolator]) -> Scores:
+                  weights: dict[str, Path]) -> Scores:
     clip = Clip.load(path, gaps * stride + 1)
     hard = np.array(hard_frames(clip, stride))
-    scores = evaluate_time(clip, engines, stride, weights=weights, peers=peers)
+    scores = evaluate_time(clip, engines, stride, weights=weights)
     results: Scores = {}
     for name, score in scores.items():
         frames = np.array(score.frames)
@@ -125,13 +136,12 @@ def main() -> None:
                              "+ 1)")
     parser.add_argument("--strides", type=int, nargs="+", default=[2, 4])
     parser.add_argument("--clips", nargs="+", default=list(CLIPS), choices=list(CLIPS))
-    parser.add_argument("--engines", nargs="+", default=[*available(), UNTRAINED],
+    parser.add_argument("--engines", nargs="+", default=[*_ready(available()), UNTRAINED],
                         help=f"names; '{UNTRAINED}' is the learned engine with its network "
                              "before training (zero output layer)")
     parser.add_argument("--weights", type=Path,
                         help=f"also score the learned engine with these weights, as "
                              f"'{CANDIDATE}' (a checkpoint exported by `vidfuse train export`)")
-    parser.add_argument("--no-rife", action="store_true", help="leave RIFE 4.0 out")
     parser.add_argument("--json", type=Path, help="also write the scores here")
     parser.add_argument("--report", type=Path, metavar="DIR",
                         help="also write each clip's HTML report (vidfuse eval --report) "
@@ -140,10 +150,8 @@ def main() -> None:
                         help="model card (JSON) to record the learned engine's scores in")
     parser.add_argument("--card-engine", default="convlstm")
     args = parser.parse_args()
-    peer = None if args.no_rife else rife.load(data_dir())
-    peers: dict[str, RgbInterpolator] = {} if peer is None else {peer.name: peer.interpolate}
     engines = [*args.engines, *([CANDIDATE] if args.weights else [])]
-    methods = ["repeat", *engines, "minterpolate", *peers]
+    methods = ["repeat", *engines, "minterpolate"]
     console = Console(width=200)
     started = time.perf_counter()
     scratch = tempfile.TemporaryDirectory()  # removed when the script ends
@@ -153,8 +161,8 @@ def main() -> None:
     validation = [c for c in args.clips if c in VALIDATION_CLIPS]
     everything: dict[str, dict[str, object]] = {}
     for stride in args.strides:
-        results = {clip: evaluate_clip(clip_path(clip), stride, args.gaps, engines, weights,
-                                       peers) for clip in args.clips}
+        results = {clip: evaluate_clip(clip_path(clip), stride, args.gaps, engines, weights)
+                   for clip in args.clips}
         means = mean_scores(results, validation, methods)
         print_stride(console, stride, args.gaps, methods, results, means)
         everything[f"stride{stride}"] = {"clips": results, "validation_mean": means}

