@@ -14,9 +14,16 @@ from pathlib import Path
 from vidfuse.colourisers import Colouriser, build_colouriser
 from vidfuse.engines import Interpolator, build_engine
 from vidfuse.errors import UsageError
-from vidfuse.options import Observer, SilentObserver, UpscaleOptions, UpscaleResult
+from vidfuse.options import (
+    Observer,
+    SilentObserver,
+    UpscaleOptions,
+    UpscaleResult,
+    check_output,
+)
 from vidfuse.pipeline import run
 from vidfuse.segmented import run_segmented, segment_length
+from vidfuse.video.lock import output_lock
 from vidfuse.video.pipes import is_pipe
 from vidfuse.video.writer import CONTAINERS
 from vidfuse.weights import resolve
@@ -35,15 +42,20 @@ def upscale(options: UpscaleOptions, observer: Observer | None = None,
     (or one asked to with ``segment``, ``jobs`` or ``cluster``) is made in segments that an
     interrupted run resumes from (:mod:`vidfuse.segmented`). ``cancel``: once
     set (from another thread or a signal handler), the run stops at the next frame with
-    :class:`Cancelled`, and nothing is left at the output.
+    :class:`Cancelled`, and nothing is left at the output. Another live run writing the same
+    output makes this one fail at once (:class:`vidfuse.video.lock.OutputBusy`).
     """
     options.validate()
-    seconds = segment_length(options)
-    engine, colouriser = models or build_models(options)
-    observer = observer or SilentObserver()
-    if seconds is not None:
-        return run_segmented(options, seconds, (engine, colouriser), observer, cancel)
-    return run(options, engine, colouriser, observer, cancel)
+    # One writer per output, from before any work until the output is in place; another
+    # run's finished output that appeared meanwhile is not replaced unasked.
+    with output_lock(options.output):
+        check_output(options.output, [options.input], options.overwrite)
+        seconds = segment_length(options)
+        engine, colouriser = models or build_models(options)
+        observer = observer or SilentObserver()
+        if seconds is not None:
+            return run_segmented(options, seconds, (engine, colouriser), observer, cancel)
+        return run(options, engine, colouriser, observer, cancel)
 
 
 def default_output(input: str | os.PathLike[str], factor: int = 2,

@@ -21,6 +21,7 @@ from pathlib import Path
 from vidfuse.api import Observer, UpscaleOptions, upscale
 from vidfuse.errors import BatchInterrupted, Cancelled, UsageError, VidfuseError
 from vidfuse.video.atomic import TEMP_MARKER
+from vidfuse.video.lock import OutputBusy, output_lock
 from vidfuse.video.writer import CONTAINERS, check_encode_settings
 from vidfuse.workers import models_for, share_cores
 
@@ -34,7 +35,9 @@ class FileResult:
 
     file: str
     output: str
-    status: str  # "done", "skipped" (finished before), "failed", "cancelled"
+    # "done", "skipped" (finished before), "busy" (another run is making it), "failed",
+    # "cancelled"
+    status: str
     frames: int = 0
     frames_out: int = 0
     seconds: float = 0.0
@@ -75,10 +78,15 @@ def process_file(template: UpscaleOptions, source: Path, target: Path,
                  cancel: threading.Event | None = None) -> FileResult:
     """One file, with the calling process's models (loaded on first use); never raises for
     a bad file (only :class:`Cancelled`, when ``cancel`` is set)."""
-    options = dataclasses.replace(template, input=source, output=target)
+    options = dataclasses.replace(template, input=source, output=target, overwrite=True)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        result = upscale(options, observer, models_for(options), cancel)
+        with output_lock(target):
+            if target.exists() and not template.overwrite:  # another batch finished it
+                return FileResult(str(source), str(target), "skipped")
+            result = upscale(options, observer, models_for(options), cancel)
+    except OutputBusy:  # another run is making it: done once, by that run
+        return FileResult(str(source), str(target), "busy")
     except Cancelled:
         raise
     except VidfuseError as exc:
@@ -113,7 +121,9 @@ def run_batch(template: UpscaleOptions, pairs: Sequence[tuple[Path, Path]], jobs
                 on_result(results[index])
         else:
             todo.append(index)
-    template = dataclasses.replace(template, overwrite=True)  # existing ones were chosen above
+    # Existing outputs were chosen above; one that appears meanwhile (another batch made it)
+    # is skipped unless --overwrite, under the output's lock (process_file).
+    template = dataclasses.replace(template, overwrite=overwrite)
     runner = (_run_local if cluster is None else _run_ray)
     try:
         for index, result in runner(template, [(i, *pairs[i]) for i in todo], jobs, cluster,

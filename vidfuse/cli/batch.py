@@ -134,7 +134,7 @@ def batch_command(
     if interrupted:
         fail("interrupted; finished files are kept, no partial output was left",
               interrupted_exit_code())
-    if any(r.status != "done" and r.status != "skipped" for r in results):
+    if any(r.status not in ("done", "skipped", "busy") for r in results):
         raise typer.Exit(1)
 
 
@@ -160,7 +160,7 @@ class _BatchFileObserver(SilentObserver):
 
 def _print_batch_summary(results: list[FileResult], root: Path, quiet: bool) -> None:
     counts = {status: sum(r.status == status for r in results)
-              for status in ("done", "skipped", "failed", "cancelled")}
+              for status in ("done", "skipped", "busy", "failed", "cancelled")}
     if not quiet:
         table = Table(title="batch summary")
         for column in ("file", "status", "frames", "seconds", "fps", "error"):
@@ -168,7 +168,8 @@ def _print_batch_summary(results: list[FileResult], root: Path, quiet: bool) -> 
                              justify="right" if column in ("frames", "seconds", "fps")
                              else "left")
         for r in results:
-            colour = {"done": "green", "skipped": "cyan", "failed": "red"}.get(r.status,
+            colour = {"done": "green", "skipped": "cyan", "busy": "cyan",
+                      "failed": "red"}.get(r.status,
                                                                                 "yellow")
             table.add_row(str(Path(r.file).relative_to(root)), f"[{colour}]{r.status}[/]",
                           str(r.frames or ""), f"{r.seconds:.1f}" if r.seconds else "",
