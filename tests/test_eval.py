@@ -59,12 +59,6 @@ def test_hard_frames_are_those_the_neighbours_average_cannot_give(tmp_path: Path
     hard = hard_frames(clip, 2)
     assert len(hard) == 8  # frames 1, 3, ..., 15
     assert hard[:4] == [False] * 4 and all(hard[5:])
-    # A peer on RGB frames is run where the engines are and scored on its own output: one
-    # that hands back the truth scores perfectly, with its time.
-    truth = {clip.rgb(p).tobytes(): clip.rgb(clip.pictures[i + 1])
-             for i, p in enumerate(clip.pictures[:-1])}
-    scores = evaluate_time(clip, ["flow"], 2, peers={
-        "oracle": lambda a, b, ts: [truth[a.tobytes()] for _ in ts]})
-    assert scores["oracle"].psnr == float("inf")
-    assert scores["oracle"].seconds is not None and scores["flow"].seconds is not None
+    scores = evaluate_time(clip, ["flow"], 2)
+    assert scores["flow"].seconds is not None
     assert len(scores["flow"].frames) == len(hard)

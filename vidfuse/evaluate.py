@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -46,11 +46,6 @@ _STATIC = 2.0 / 255  # luma change below this (per frame) marks a pixel as stati
 # A rebuilt frame is "hard" when the plain average of its two kept neighbours scores below
 # this against it: a lot changes between them. The test favours no engine.
 HARD_PSNR = 30.0
-
-# An interpolator from outside vidfuse (a peer such as RIFE in benchmarks/): RGB frames a and
-# b (uint8, H x W x 3) and the instants between them in, one RGB frame per instant out.
-RgbInterpolator = Callable[[np.ndarray, np.ndarray, list[float]], list[np.ndarray]]
-
 
 @dataclass(frozen=True)
 class Score:
@@ -82,12 +77,10 @@ class Clip:
         info = self.info
         return picture_to_rgb(picture, info.working, info.colour)
 
-    def score(self, truth: Sequence[Picture], made: Sequence[Picture | np.ndarray],
+    def score(self, truth: Sequence[Picture], made: Sequence[Picture],
               stability: float | None = None) -> Score:
-        """Scores of ``made`` (pictures, or RGB frames as a peer made them) against the
-        truth."""
-        pairs = [(self.rgb(t), m if isinstance(m, np.ndarray) else self.rgb(m))
-                 for t, m in zip(truth, made, strict=True)]
+        """Scores of ``made`` against the truth."""
+        pairs = [(self.rgb(t), self.rgb(m)) for t, m in zip(truth, made, strict=True)]
         per_frame = tuple(psnr(t, m) for t, m in pairs)
         return Score(float(np.mean(per_frame)), float(np.mean([ssim(t, m) for t, m in pairs])),
                      stability, frames=per_frame)
@@ -95,14 +88,11 @@ class Clip:
 
 def evaluate_time(clip: Clip, engines: Sequence[str], factor: int = 2, device: str = "cpu",
                   weights: Mapping[str, Path] | None = None,
-                  rebuilt: Rebuilt | None = None,
-                  peers: Mapping[str, RgbInterpolator] | None = None) -> dict[str, Score]:
+                  rebuilt: Rebuilt | None = None) -> dict[str, Score]:
     """Every ``factor``-th frame kept, the rest rebuilt; scene cuts repeat as `upscale` does.
 
     A name in ``weights`` ("convlstm@untrained": the engine before "@") runs with those
-    weights instead of the shipped ones. ``peers`` run on the RGB frames and are scored on
-    their own RGB output (no conversion back to the clip's format, the reading most generous
-    to them), with the same scene-cut rule. ``rebuilt``, where given, receives the truth and
+    weights instead of the shipped ones. ``rebuilt``, where given, receives the truth and
     every engine's frames (for pictures of where they differ). Each score carries the
     method's own time.
     """
@@ -138,17 +128,8 @@ def evaluate_time(clip: Clip, engines: Sequence[str], factor: int = 2, device: s
     seconds["minterpolate"] = time.perf_counter() - started
     if rebuilt is not None:
         rebuilt.update({"truth": truth, **made})
-    scores = {name: replace(clip.score(truth, pictures), seconds=seconds.get(name))
-              for name, pictures in made.items()}
-    kept_rgb = [clip.rgb(p) for p in kept] if peers else []
-    for name, peer in (peers or {}).items():
-        started = time.perf_counter()
-        frames: list[np.ndarray] = []
-        for (rgb_a, rgb_b), cut in zip(itertools.pairwise(kept_rgb), cut_after, strict=True):
-            frames += [rgb_a] * len(ts) if cut else peer(rgb_a, rgb_b, ts)
-        scores[name] = replace(clip.score(truth, frames),
-                               seconds=time.perf_counter() - started)
-    return scores
+    return {name: replace(clip.score(truth, pictures), seconds=seconds.get(name))
+            for name, pictures in made.items()}
 
 
 def hard_frames(clip: Clip, factor: int) -> list[bool]:
