@@ -105,6 +105,18 @@ def test_held_drawings_with_dedup_are_the_same_in_segments(tmp_path: Path) -> No
     _assert_identical(single, cut)
 
 
+def test_segments_suggest_dedup_as_one_pass_does(tmp_path: Path) -> None:
+    held = [f for f in _shots(20) for _ in range(2)]
+    clip = write_clip(tmp_path / "twos.mkv", held)
+    warned = []
+    for segment in (0, 1):
+        observer = RecordingObserver()
+        upscale(UpscaleOptions(clip, tmp_path / f"out{segment}.mkv", segment=segment,
+                               encode=LOSSLESS), observer)
+        warned.append([w for w in observer.warnings if "--dedup" in w])
+    assert warned[0] and warned[1]  # the plan read packets only: the segments counted
+
+
 def test_variable_frame_rate_input_keeps_its_timing_in_segments(tmp_path: Path) -> None:
     rng = np.random.default_rng(3)
     pts = np.cumsum(rng.integers(25, 60, size=120)).tolist()

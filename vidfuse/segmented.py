@@ -360,10 +360,14 @@ def _summary(options: UpscaleOptions, plan: Plan, results: list[SegmentResult],
              observer: Observer) -> UpscaleResult:
     """The run's result as a single pass reports it, with the warnings it would give."""
     total = sum(r.frames_in for r in results)
-    if not options.dedup and (hint := repeat_hint(plan.repeats, total)):
+    # From the planning pass where it decoded, else as the segments saw them (their short
+    # contexts may count a frame or a packet twice).
+    repeats = max(plan.repeats, sum(r.repeats_seen for r in results))
+    damaged = max(plan.damaged, sum(r.damaged for r in results))
+    if not options.dedup and (hint := repeat_hint(repeats, total)):
         observer.warning(hint)
-    if plan.damaged:
-        observer.warning(f"{plan.damaged} damaged video packet(s) skipped: their frames are "
+    if damaged:
+        observer.warning(f"{damaged} damaged video packet(s) skipped: their frames are "
                          "missing, and the frames around them are interpolated across")
     uncoloured = sum(r.uncoloured for r in results)
     if uncoloured:

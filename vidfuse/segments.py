@@ -111,6 +111,10 @@ class SegmentResult:
     uncoloured: int = 0
     seconds: float = 0.0
     node: str = ""  # the machine that made it (a Ray node id on a cluster)
+    # Seen while decoding it, context included (for the warnings a single pass gives, where
+    # the plan did not decode): frames repeating the one before, damaged video packets.
+    repeats_seen: int = 0
+    damaged: int = 0
 
 
 def unsplittable(options: UpscaleOptions) -> str | None:
@@ -304,11 +308,12 @@ def _make(options: UpscaleOptions, plan: Plan, segment: Segment, target: Path,
                 slack = 0.25 / float(info.frame_rate)
                 decoded = prefetched(_from_context(source.pictures(), segment, slack))
                 stack.callback(decoded.close)
+                # --dedup replays the plan's decisions; without it, repeats are only counted.
+                repeats = (KnownRepeats(segment.repeats, segment.context) if options.dedup
+                           else RepeatDetector(options.dedup_threshold))
                 made = stages(_counted(decoded, segment, progress), options, engine,
-                              colouriser, keys, schedule,
-                              KnownRepeats(segment.repeats, segment.context), counts,
-                              colour_counts, first_index=segment.context,
-                              window=segment.window)
+                              colouriser, keys, schedule, repeats, counts, colour_counts,
+                              first_index=segment.context, window=segment.window)
                 for picture in made:
                     if cancel is not None and cancel():
                         raise Cancelled("stopped on request")
@@ -322,7 +327,7 @@ def _make(options: UpscaleOptions, plan: Plan, segment: Segment, target: Path,
     return SegmentResult(segment.number, segment.frames, counts.frames_out,
                          counts.interpolated, counts.scene_cuts, colour_counts.keyframes,
                          colour_counts.colourised, colour_counts.uncoloured,
-                         time.perf_counter() - started, node)
+                         time.perf_counter() - started, node, repeats.found, source.damaged)
 
 
 def _from_context(pictures: Iterable[Picture], segment: Segment, slack: float
