@@ -1,6 +1,6 @@
 """`--adapt`: fine-tune the learned colouriser on the video's own keyframes before using it.
 
-The seed's idea ("learn from the corresponding RGB frames"): every keyframe is a grey frame
+The research code's idea ("learn from the corresponding RGB frames"): every keyframe is a grey frame
 whose colour we know. Predicting a keyframe from its neighbouring keyframes (aligned exactly
 as at inference, one gap further away) is a training sample from this very video: its
 palette, lighting and motion. A few steps of fine-tuning on such samples start from the

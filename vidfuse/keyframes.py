@@ -4,7 +4,7 @@ Three sources, one question asked of each in frame order: "is there colour for i
 number ``index``?" The answer is a picture already in the input's size, working format,
 matrix and range, so colourisers never see a foreign layout.
 
-- :class:`EveryNthKeyframe`: the input's own colour on every N-th frame (the seed's format,
+- :class:`EveryNthKeyframe`: the input's own colour on every N-th frame (the research code's format,
   simulated from a colour video; the evaluation mode).
 - :class:`ImageKeyframes`: a directory of colour images named by frame index (``000120.png``,
   0-based) or by time from the first frame (``t=4.80s.png``, also ``t4.8.png``).

@@ -20,7 +20,7 @@ COLOUR_PANEL = "Colour (fusion mode)"
 Factor = Annotated[int, typer.Option(
     help="Frame-rate multiplier: 2, 4 or 8. Duration is unchanged.")]
 Fps = Annotated[str | None, typer.Option(
-    help="Target frame rate instead of --factor (e.g. 60, 29.97, 60000/1001).",
+    help="Target frame rate instead of --factor (e.g. 60, 29.97, 60000/1001; at most 1000).",
     show_default=False)]
 Engine = Annotated[str, typer.Option(
     help=f"Interpolation engine: auto (= {engines.AUTO_ENGINE}), "

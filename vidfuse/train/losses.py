@@ -1,6 +1,7 @@
 """Training losses, by name. Each compares predicted luma and chroma with the truth.
 
-`mse`, `mep` and `ssim` are the seed project's three; `charbonnier` (a smooth L1) is the
+`mse`, `mep` and `ssim` are the three of the research code vidfuse grew from ("GenAI-Powered
+Spatio-Temporal Fusion for Video Super-Resolution"); `charbonnier` (a smooth L1) is the
 robust loss most frame-interpolation work settled on. `benchmarks/ablation.py` compares them.
 """
 
@@ -39,7 +40,7 @@ def mse(luma: torch.Tensor, luma_true: torch.Tensor, chroma: torch.Tensor,
 @register("mep")
 def mse_plus_total_variation(luma: torch.Tensor, luma_true: torch.Tensor, chroma: torch.Tensor,
                              chroma_true: torch.Tensor, alpha: float) -> torch.Tensor:
-    """The seed's "MEP": MSE plus ``alpha`` times the total variation of the prediction's
+    """The research code's "MEP": MSE plus ``alpha`` times the total variation of the prediction's
     error, which spreads the error evenly (maximum entropy) instead of in sharp artefacts."""
     error = luma - luma_true
     variation = ((error[..., 1:, :] - error[..., :-1, :]).abs().mean()
