@@ -7,7 +7,7 @@ import itertools
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -78,8 +78,7 @@ def run(options: UpscaleOptions, engine: Interpolator, colouriser: Colouriser | 
             sink = open_sink(options, info, schedule, temp, observer.warning)
             # Decoding runs ahead in one thread and muxing behind in another, overlapping
             # both with the engine; all muxing (video and copied packets) stays on one thread.
-            encoder: BackgroundCalls[None] = BackgroundCalls()
-            try:
+            with encoding(sink) as encoder:
                 source.route_packets(lambda packet: encoder.submit(partial(sink.packet, packet)))
                 decoded = prefetched(source.pictures())
                 # Stop the decode thread before the source closes, even when a stage fails
@@ -93,11 +92,6 @@ def run(options: UpscaleOptions, engine: Interpolator, colouriser: Colouriser | 
                         raise Cancelled("stopped on request; no output was written")
                     encoder.submit(partial(sink.write, picture))
                     observer.advanced(counts)
-                encoder.finish()
-            except BaseException:
-                encoder.cancel()
-                sink.abort()
-                raise
             if not options.dedup and (hint := repeat_hint(repeats.found, counts.frames_in)):
                 observer.warning(hint)
             if source.damaged:
@@ -125,6 +119,21 @@ def run(options: UpscaleOptions, engine: Interpolator, colouriser: Colouriser | 
         synced=synced,
     )
 
+
+
+@contextmanager
+def encoding(sink: Sink) -> Iterator[BackgroundCalls[None]]:
+    """The thread that feeds ``sink`` (pictures to encode, packets to mux) while the caller
+    computes; it is drained when the block ends, and on any failure stopped and the sink
+    abandoned."""
+    encoder: BackgroundCalls[None] = BackgroundCalls()
+    try:
+        yield encoder
+        encoder.finish()
+    except BaseException:
+        encoder.cancel()
+        sink.abort()
+        raise
 
 
 def warn_about_source(info: SourceInfo, deinterlace: bool, observer: Observer

@@ -34,9 +34,9 @@ from vidfuse.framerate import StreamCounts, Window
 from vidfuse.fusion import FusionCounts
 from vidfuse.options import UpscaleOptions
 from vidfuse.picture import Picture
-from vidfuse.pipeline import keyframe_source, open_sink, schedule_for, stages
+from vidfuse.pipeline import encoding, keyframe_source, open_sink, schedule_for, stages
 from vidfuse.scene import SceneCutDetector
-from vidfuse.threads import BackgroundCalls, prefetched
+from vidfuse.threads import prefetched
 from vidfuse.timeline import RateSchedule
 from vidfuse.video.atomic import atomic_output
 from vidfuse.video.reader import open_source, packet_index
@@ -50,6 +50,8 @@ DEFAULT_SEGMENT_SECONDS = 60.0
 _CUT_REACH = 0.5
 # The last segment is not shorter than this share of the length: it joins the one before.
 _SHORTEST_LAST = 0.25
+# Frames before a segment's first that its context holds: the pair the motion model reads.
+_PAIR_BEFORE = 2
 # Frames decoded before a segment's context with --deinterlace: bwdif reads the frame before.
 _DECODE_MARGIN = 2
 # Frames after a segment's end whose --dedup decisions it is given: it reads on past its end
@@ -142,7 +144,7 @@ def plan_segments(options: UpscaleOptions, engine: Interpolator, seconds: float,
     segment's seek lands on its context exactly: encoders put keyframes at scene cuts, so
     these are mostly cuts too. Otherwise one decoding pass finds the cuts and repeats.
     """
-    lead = 2 + (_DECODE_MARGIN if options.deinterlace else 0)
+    lead = _PAIR_BEFORE + (_DECODE_MARGIN if options.deinterlace else 0)
     if not (options.dedup or options.fusion or _cuts_only(options, engine)):
         indexed = packet_index(options.input, options.span)
         if indexed is not None and len(indexed[0]) >= 2:
@@ -241,7 +243,7 @@ def _context(first: int, dedup: bool, every: int | None, cut_at: list[int]) -> i
     made as in a single pass. The engine reads the pair before (two frames; with --dedup
     the kept frame before may be MAX_REPEATS further back); colour taken from every N-th
     frame reaches back to the keyframe before, or the cut after it."""
-    context = max(0, first - (2 + (MAX_REPEATS if dedup else 0)))
+    context = max(0, first - (_PAIR_BEFORE + (MAX_REPEATS if dedup else 0)))
     if every is not None:
         key = context - context % every
         after_cut = max((c for c in cut_at if c <= context), default=0)
@@ -303,8 +305,7 @@ def _make(options: UpscaleOptions, plan: Plan, segment: Segment, target: Path,
             sink = open_sink(dataclasses.replace(options, output=target, encode=encode),
                              bare, schedule, temp, lambda message: None)
             # Encoding on its own thread, overlapping the engine, as in a single pass.
-            encoder: BackgroundCalls[None] = BackgroundCalls()
-            try:
+            with encoding(sink) as encoder:
                 slack = 0.25 / float(info.frame_rate)
                 decoded = prefetched(_from_context(source.pictures(), segment, slack))
                 stack.callback(decoded.close)
@@ -318,11 +319,6 @@ def _make(options: UpscaleOptions, plan: Plan, segment: Segment, target: Path,
                     if cancel is not None and cancel():
                         raise Cancelled("stopped on request")
                     encoder.submit(partial(sink.write, picture))
-                encoder.finish()
-            except BaseException:
-                encoder.cancel()
-                sink.abort()
-                raise
             sink.close()
     return SegmentResult(segment.number, segment.frames, counts.frames_out,
                          counts.interpolated, counts.scene_cuts, colour_counts.keyframes,
