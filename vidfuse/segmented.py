@@ -69,9 +69,8 @@ def segment_length(options: UpscaleOptions) -> float | None:
     :data:`AUTO_FROM_SECONDS` unless ``--segment``, ``--jobs`` or ``--cluster`` asks."""
     asked = options.segment
     parallel = options.jobs > 1 or options.cluster is not None
-    if asked == 0 or is_pipe(options.input) or is_pipe(options.output) \
-            or output_kind(options.output) != "video" or unsplittable(options):
-        if (asked or parallel) and (reason := _why_one_pass(options)):
+    if (reason := _why_one_pass(options)) is not None:
+        if asked or parallel:
             raise UsageError(f"--segment, --jobs and --cluster cut a video into segments, "
                              f"but {reason}")
         return None
@@ -134,9 +133,8 @@ def run_segmented(options: UpscaleOptions, seconds: float,
         results[result.number] = result
     _join(options, plan, folder, observer)
     shutil.rmtree(folder, ignore_errors=True)
-    summary = _summary(options, plan, list(results.values()), engine,
-                       time.perf_counter() - started, models[1], observer)
-    return dataclasses.replace(summary, resumed=resumed)
+    return _summary(options, plan, list(results.values()), resumed, engine,
+                    time.perf_counter() - started, models[1], observer)
 
 
 def make_and_record(options: UpscaleOptions, plan: Plan, segment: Segment, folder: Path,
@@ -355,7 +353,7 @@ def _join(options: UpscaleOptions, plan: Plan, folder: Path, observer: Observer)
             raise
 
 
-def _summary(options: UpscaleOptions, plan: Plan, results: list[SegmentResult],
+def _summary(options: UpscaleOptions, plan: Plan, results: list[SegmentResult], resumed: int,
              engine: Interpolator, seconds: float, colouriser: Colouriser | None,
              observer: Observer) -> UpscaleResult:
     """The run's result as a single pass reports it, with the warnings it would give."""
@@ -381,5 +379,5 @@ def _summary(options: UpscaleOptions, plan: Plan, results: list[SegmentResult],
         colouriser=colouriser.name if colouriser else None,
         keyframes=sum(r.keyframes for r in results),
         colourised=sum(r.colourised for r in results),
-        segments=len(plan.segments),
+        segments=len(plan.segments), resumed=resumed,
         nodes=tuple(sorted({r.node for r in results if r.node})))
