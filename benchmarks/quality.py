@@ -39,7 +39,6 @@ from vidfuse.report import report_clip
 from vidfuse.train.sources import VALIDATION_CLIPS
 
 UNTRAINED = "convlstm@untrained"
-CANDIDATE = "convlstm@candidate"
 
 # method -> {"all": dB, "hard": dB or None, "ssim": ..., "seconds": ..., "hard_frames": n,
 # "frames": n}
@@ -47,13 +46,14 @@ Scores = dict[str, dict[str, float | None]]
 
 
 def _ready(engines: dict[str, str]) -> list[str]:
-    """The engines that can run here: rife only once its weights are downloaded."""
+    """The engines that can run here: rife and hybrid only once RIFE's weights are
+    downloaded."""
     from vidfuse.weights import hub
 
     if hub.installed_path(hub.lookup("rife-4.0")) is None:
-        print("rife left out: its weights are not installed (vidfuse weights download "
-              "rife-4.0, or python benchmarks/datasets.py)")
-        return [name for name in engines if name != "rife"]
+        print("rife and hybrid left out: RIFE's weights are not installed (vidfuse weights "
+              "download rife-4.0, or python benchmarks/datasets.py)")
+        return [name for name in engines if name not in ("rife", "hybrid")]
     return list(engines)
 
 
@@ -140,24 +140,27 @@ def main() -> None:
                         help=f"names; '{UNTRAINED}' is the learned engine with its network "
                              "before training (zero output layer)")
     parser.add_argument("--weights", type=Path,
-                        help=f"also score the learned engine with these weights, as "
-                             f"'{CANDIDATE}' (a checkpoint exported by `vidfuse train export`)")
+                        help="also score the --learned engine with these weights, as "
+                             "'ENGINE@candidate' (a checkpoint exported by `vidfuse train "
+                             "export`)")
     parser.add_argument("--json", type=Path, help="also write the scores here")
     parser.add_argument("--report", type=Path, metavar="DIR",
                         help="also write each clip's HTML report (vidfuse eval --report) "
                              "into DIR/CLIP")
     parser.add_argument("--card", type=Path,
                         help="model card (JSON) to record the learned engine's scores in")
-    parser.add_argument("--card-engine", default="convlstm")
+    parser.add_argument("--learned", default="convlstm", choices=["convlstm", "hybrid"],
+                        help="the learned engine --weights and --card are for")
     args = parser.parse_args()
-    engines = [*args.engines, *([CANDIDATE] if args.weights else [])]
+    candidate = f"{args.learned}@candidate"
+    engines = [*args.engines, *([candidate] if args.weights else [])]
     methods = ["repeat", *engines, "minterpolate"]
     console = Console(width=200)
     started = time.perf_counter()
     scratch = tempfile.TemporaryDirectory()  # removed when the script ends
     untrained = Path(scratch.name) / "untrained.safetensors"
     save_file(RecurrentFlowRefiner().state_dict(), str(untrained))
-    weights = {UNTRAINED: untrained, **({CANDIDATE: args.weights} if args.weights else {})}
+    weights = {UNTRAINED: untrained, **({candidate: args.weights} if args.weights else {})}
     validation = [c for c in args.clips if c in VALIDATION_CLIPS]
     everything: dict[str, dict[str, object]] = {}
     for stride in args.strides:
@@ -173,7 +176,7 @@ def main() -> None:
     if args.json:
         args.json.write_text(json.dumps({"gaps": args.gaps, **everything}, indent=2))
     if args.card:
-        record_in_card(args.card, args.card_engine, args.gaps, args.strides, everything)
+        record_in_card(args.card, args.learned, args.gaps, args.strides, everything)
 
 
 def record_in_card(card_path: Path, engine: str, gaps: int, strides: list[int],

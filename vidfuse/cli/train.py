@@ -47,9 +47,11 @@ def _add_task(task: str) -> None:
     ) -> None:
         def run() -> None:
             from vidfuse.train.colour_data import build_colour_bank
+            from vidfuse.train.hybrid_data import build_hybrid_bank
             from vidfuse.train.interp_data import build_interpolation_bank
 
-            builder = build_interpolation_bank if task == "interp" else build_colour_bank
+            builder = {"interp": build_interpolation_bank, "colour": build_colour_bank,
+                       "hybrid": build_hybrid_bank}[task]
             manifest = builder(data, bank, validation, seed, scale, synthetic, clips)
             bank.with_suffix(".manifest.json").write_text(manifest.to_json())
 

@@ -50,6 +50,9 @@ ENGINES: Registry[Interpolator] = Registry("engine", {
                         "'interp-convlstm')", learned=True),
     "flow": Builtin("vidfuse.engines.flow:FlowInterpolator",
                     "OpenCV DIS optical flow, bidirectional warping along quadratic motion"),
+    "hybrid": Builtin("vidfuse.engines.hybrid:HybridInterpolator",
+                      "learned: flow and RIFE 4.0 both, a trained network choosing per pixel "
+                      "(fast motion; RIFE's weights downloaded once)", learned=True),
     "rife": Builtin("vidfuse.engines.rife:RifeInterpolator",
                     "learned: RIFE 4.0's flows and mask (weights downloaded once: vidfuse "
                     "weights download rife-4.0)", learned=True),

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
+import numpy as np
+
 from vidfuse.motion import (
     ACCELERATION_SHARE,
     MotionTracker,
@@ -46,12 +48,18 @@ class FlowInterpolator:
                     after: Picture | None = None) -> Iterator[Picture]:
         if not ts:
             return iter(())
-        return self._render(a, b, self._motion.measure(a, b, after), ts)
+        motion = self.measure(a, b, after)
+        return (self._renderer.render(a, b, *self.fields(motion, t)) for t in ts)
 
-    def _render(self, a: Picture, b: Picture, motion: PairMotion,
-                ts: Sequence[float]) -> Iterator[Picture]:
-        for t in ts:
-            to_a, to_b = intermediate_flows(motion.forward, motion.backward, t)
-            to_a = to_a + ACCELERATION_SHARE * acceleration_shift(motion.accel_a, t)
-            to_b = to_b + ACCELERATION_SHARE * acceleration_shift(motion.accel_b, t)
-            yield self._renderer.render(a, b, to_a, to_b, 1 - t)
+    def measure(self, a: Picture, b: Picture, after: Picture | None) -> PairMotion:
+        """The pair's motion (moving the tracker on): what :meth:`fields` draws from."""
+        return self._motion.measure(a, b, after)
+
+    @staticmethod
+    def fields(motion: PairMotion, t: float) -> tuple[np.ndarray, np.ndarray, float]:
+        """The flows from instant ``t`` back to each frame (at flow resolution) and the
+        weight of the first: what the renderer draws the picture from."""
+        to_a, to_b = intermediate_flows(motion.forward, motion.backward, t)
+        to_a = to_a + ACCELERATION_SHARE * acceleration_shift(motion.accel_a, t)
+        to_b = to_b + ACCELERATION_SHARE * acceleration_shift(motion.accel_b, t)
+        return to_a, to_b, 1 - t

@@ -12,6 +12,7 @@ measured at half size, as RIFE's own 4K mode does. Its weights are downloaded on
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -29,6 +30,16 @@ WEIGHTS = "rife-4.0"
 _HALF_ABOVE = 2048
 
 
+@dataclass(frozen=True)
+class RifePair:
+    """Both frames as RGB tensors padded to the network's multiple, and their size before."""
+
+    a: torch.Tensor
+    b: torch.Tensor
+    height: int
+    width: int
+
+
 class RifeInterpolator:
     name = "rife"
 
@@ -44,21 +55,29 @@ class RifeInterpolator:
                     after: Picture | None = None) -> Iterator[Picture]:
         if not ts:
             return iter(())
+        pair = self.measure(a, b)
+        return (self._renderer.render(a, b, *self.fields(pair, t)) for t in ts)
+
+    def measure(self, a: Picture, b: Picture) -> RifePair:
+        """The pair as the network takes it: what :meth:`fields` measures each instant
+        from."""
         scale = 0.5 if a.width > _HALF_ABOVE else 1.0
         pair = [self._tensor(p, scale) for p in (a, b)]
-        return self._render(a, b, pair, ts)
-
-    def _render(self, a: Picture, b: Picture, pair: list[torch.Tensor],
-                ts: Sequence[float]) -> Iterator[Picture]:
         height, width = pair[0].shape[-2:]
-        padded = [F.pad(x, (0, -width % ALIGN, 0, -height % ALIGN)) for x in pair]
-        for t in ts:
-            with torch.inference_mode():
-                flows, share_a, _ = self._net.flows(padded[0], padded[1], t)
-            both = flows[0, :, :height, :width].float().permute(1, 2, 0).cpu().numpy()
-            mask = share_a[0, 0, :height, :width].float().cpu().numpy()
-            yield self._renderer.render(a, b, np.ascontiguousarray(both[..., :2]),
-                                        np.ascontiguousarray(both[..., 2:]), mask)
+        first, second = (F.pad(x, (0, -width % ALIGN, 0, -height % ALIGN)) for x in pair)
+        return RifePair(first, second, height, width)
+
+    def fields(self, pair: RifePair,
+               t: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """RIFE's flows from instant ``t`` back to each frame and its weight of the first,
+        per pixel, at the resolution it measured at."""
+        with torch.inference_mode():
+            flows, share_a, _ = self._net.flows(pair.a, pair.b, t)
+        height, width = pair.height, pair.width
+        both = flows[0, :, :height, :width].float().permute(1, 2, 0).cpu().numpy()
+        mask = share_a[0, 0, :height, :width].float().cpu().numpy()
+        return (np.ascontiguousarray(both[..., :2]), np.ascontiguousarray(both[..., 2:]),
+                mask)
 
     def _tensor(self, picture: Picture, scale: float) -> torch.Tensor:
         """An RGB view of ``picture`` (BT.709; the exact matrix matters little to motion),

@@ -159,7 +159,9 @@ Cutter = Callable[[list[Picture], int, np.random.Generator], Iterable[Sample]]
 
 @dataclass(frozen=True)
 class BankPlan:
-    """How many samples to cut from each source (before ``scale``)."""
+    """How many samples to cut from each source (before ``scale``). A clip is named as in
+    `sources.CLIPS`, alone (all its frames) or with a frame range ("vtest:0-559"), so one
+    clip can train a model on some frames and tune it on others."""
 
     validation_counts: dict[str, int]
     training_counts: dict[str, int]
@@ -175,7 +177,7 @@ def build_bank(data: Path, out: Path, validation: bool, seed: int, scale: float,
     for training) into ``out``; ``scale`` multiplies every count (tiny banks for tests).
     ``synthetic``: that many sequences composed from photographs too
     (`vidfuse.train.synthetic`); ``clips``: False for those alone."""
-    from vidfuse.train.sources import CLIPS, TRAINING_CLIPS, TRAINING_PHOTOS, VALIDATION_CLIPS
+    from vidfuse.train.sources import CLIPS, TRAINING_PHOTOS
 
     rng = np.random.default_rng(seed)
     manifest = Manifest()
@@ -183,28 +185,39 @@ def build_bank(data: Path, out: Path, validation: bool, seed: int, scale: float,
     counts = plan.validation_counts if validation else plan.training_counts
     if synthetic:
         samples += _synthetic_samples(data, synthetic, plan, cut, rng, manifest)
-    for name in (VALIDATION_CLIPS if validation else TRAINING_CLIPS) if clips else ():
-        frames = decode_clip(data / CLIPS[name])
-        count = max(1, round(counts[name] * scale))
-        samples += cut(frames, count, rng)
-        manifest.add(name, len(frames), count, f"all frames 0-{len(frames) - 1}")
+    for source in counts if clips else ():
+        name, first, last = _span(source)
+        frames = decode_clip(data / CLIPS[name])[first:None if last is None else last + 1]
+        made = list(cut(frames, max(1, round(counts[source] * scale)), rng))
+        samples += made
+        manifest.add(name, len(frames), len(made),
+                     f"frames {first}-{first + len(frames) - 1}"
+                     f"{'' if first or last is not None else ' (all)'}")
     if clips and not validation:
         for photo_path in TRAINING_PHOTOS:
             stored = cv2.imread(str(data / photo_path))
             if stored is None:
                 raise FileNotFoundError(f"missing training photo {data / photo_path}")
             photo = cv2.cvtColor(stored, cv2.COLOR_BGR2RGB)
-            made = 0
+            before = len(samples)
             for width, height, sequences in plan.photo_sizes:
                 for _ in range(max(1, round(sequences * scale))):
                     frames = panned_photo(photo, width, height, plan.photo_frames, rng)
                     samples += cut(frames, plan.samples_per_sequence, rng)
-                    made += plan.samples_per_sequence
             sizes = ", ".join(f"{w}x{h}" for w, h, _ in plan.photo_sizes)
-            manifest.add(photo_path, plan.photo_frames, made,
+            manifest.add(photo_path, plan.photo_frames, len(samples) - before,
                          f"synthetic accelerating pan/zoom with moving patches, {sizes}")
     save_samples(samples, out)
     return manifest
+
+
+def _span(source: str) -> tuple[str, int, int | None]:
+    """"clip" or "clip:first-last" -> (clip, first, last or None)."""
+    name, _, frames = source.partition(":")
+    if not frames:
+        return name, 0, None
+    first, last = frames.split("-")
+    return name, int(first), int(last)
 
 
 def _synthetic_samples(data: Path, sequences: int, plan: BankPlan, cut: Cutter,

@@ -9,9 +9,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from vidfuse.nets.chooser import CandidateChooser
 from vidfuse.nets.colouriser import KeyframeColourNet
 from vidfuse.nets.interpolator import RecurrentFlowRefiner
-from vidfuse.train import colour_data, interp_data
+from vidfuse.train import colour_data, hybrid_data, interp_data
 from vidfuse.train.data import Batch
 from vidfuse.train.losses import build_loss
 
@@ -51,7 +52,16 @@ def _colour(model: nn.Module, batch: Batch, loss_name: str, alpha: float) -> Out
     return loss, [(predicted.detach(), batch["truth"])]
 
 
+def _hybrid(model: nn.Module, batch: Batch, loss_name: str, alpha: float) -> Outcome:
+    """The two pictures mixed by the predicted share, against the truth (luma and chroma)."""
+    luma, chroma = hybrid_data.mixed(model, batch)
+    truth = batch["luma"][:, None]
+    loss = build_loss(loss_name)(luma, truth, chroma, batch["chroma"], alpha)
+    return loss, [(luma.detach(), truth)]
+
+
 TASKS = {
     "interp": Task("interp", RecurrentFlowRefiner, interp_data.augment, _interpolation),
     "colour": Task("colour", KeyframeColourNet, colour_data.augment, _colour),
+    "hybrid": Task("hybrid", CandidateChooser, hybrid_data.augment, _hybrid),
 }

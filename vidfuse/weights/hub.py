@@ -28,15 +28,15 @@ from vidfuse.weights.download import Expected, Progress, fetch, sha256
 from vidfuse.weights.packaged import PackagedSource, fetch_member, to_safetensors
 
 LOCAL_MANIFEST = "local-manifest.json"
-TASKS = ("interp", "colour")
+TASKS = ("interp", "colour", "hybrid")
 # The shipped set each learned model loads unless told otherwise.
-DEFAULTS = {"interp": "interp-convlstm", "colour": "colour-ae"}
+DEFAULTS = {"interp": "interp-convlstm", "colour": "colour-ae", "hybrid": "hybrid-chooser"}
 
 
 @dataclass(frozen=True)
 class WeightSet:
     name: str
-    task: str  # "interp" (the convlstm engine) or "colour" (the ae colouriser)
+    task: str  # "interp" (convlstm engine), "colour" (ae colouriser), "hybrid", "rife"
     file: str
     sha256: str
     size: int

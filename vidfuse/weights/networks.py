@@ -17,6 +17,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from vidfuse.errors import UsageError
+from vidfuse.nets.chooser import CandidateChooser
 from vidfuse.nets.colouriser import KeyframeColourNet
 from vidfuse.nets.interpolator import RecurrentFlowRefiner
 from vidfuse.weights.download import sha256
@@ -26,6 +27,7 @@ from vidfuse.weights.hub import resolve
 NETWORKS: dict[str, type[nn.Module]] = {
     "interp": RecurrentFlowRefiner,
     "colour": KeyframeColourNet,
+    "hybrid": CandidateChooser,
 }
 
 
