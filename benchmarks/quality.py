@@ -176,11 +176,12 @@ def main() -> None:
     if args.json:
         args.json.write_text(json.dumps({"gaps": args.gaps, **everything}, indent=2))
     if args.card:
-        record_in_card(args.card, args.learned, args.gaps, args.strides, everything)
+        record_in_card(args.card, args.learned, args.engines, args.gaps, args.strides,
+                       everything)
 
 
-def record_in_card(card_path: Path, engine: str, gaps: int, strides: list[int],
-                   everything: dict[str, dict[str, object]]) -> None:
+def record_in_card(card_path: Path, engine: str, engines: list[str], gaps: int,
+                   strides: list[int], everything: dict[str, dict[str, object]]) -> None:
     """Write the engine's validation scores (and the baselines') into its model card."""
     card = json.loads(card_path.read_text())
     validation = {}
@@ -192,7 +193,7 @@ def record_in_card(card_path: Path, engine: str, gaps: int, strides: list[int],
     card["validation"] = {
         "command": f"python benchmarks/quality.py --gaps {gaps} --strides "
                    f"{' '.join(map(str, strides))} --clips {' '.join(VALIDATION_CLIPS)} "
-                   f"--card {card_path}",
+                   f"--engines {' '.join(engines)} --learned {engine} --card {card_path}",
         "metric": "PSNR dB (RGB) of rebuilt frames, all and hard (average of the kept "
                   f"neighbours under {HARD_PSNR:.0f} dB)",
         **validation,

@@ -242,3 +242,39 @@ def test_synthetic_colour_samples_cover_both_keyframe_gaps(tmp_path: Path) -> No
     assert truth.shape[0] == 8 and truth.shape[1] == 2  # samples, U and V
     # Colour truth from a colour picture: not the neutral grey a greyscale clip gives.
     assert np.abs(truth.astype(int) - 128).mean() > 2
+
+
+def test_a_bank_plan_can_train_on_some_frames_of_a_clip_and_tune_on_others(
+        tmp_path: Path) -> None:
+    from clips import write_clip
+
+    from vidfuse.train.data import BankPlan, build_bank
+    from vidfuse.train.sources import CLIPS
+
+    clip = tmp_path / CLIPS["vtest"]
+    clip.parent.mkdir(parents=True)
+    write_clip(clip, moving_frames(20, 32, 48))
+    seen: list[list[int]] = []
+
+    def cut(frames: list[Picture], count: int, rng: np.random.Generator) -> list[dict]:
+        seen.append([int(f.time) for f in frames])  # decode_clip numbers the frames
+        return [{"luma": f.y, "divisor": np.array(1)} for f in frames[:count]]
+
+    plan = BankPlan(validation_counts={"vtest:12-19": 2}, training_counts={"vtest:0-11": 3},
+                    photo_sizes=(), photo_frames=0, samples_per_sequence=0, synthetic_frames=0)
+    training = build_bank(tmp_path, tmp_path / "train.npz", False, 0, 1.0, plan, cut)
+    tuning = build_bank(tmp_path, tmp_path / "tune.npz", True, 0, 1.0, plan, cut)
+    assert seen == [list(range(12)), list(range(12, 20))]
+    assert training.sources == [{"source": "vtest", "frames": 12, "samples": 3,
+                                 "detail": "frames 0-11"}]
+    assert tuning.sources[0]["detail"] == "frames 12-19" and tuning.sources[0]["samples"] == 2
+
+
+def test_the_psnr_loss_is_minus_each_samples_psnr_averaged() -> None:
+    from vidfuse.train.losses import build_loss
+
+    truth = torch.zeros(2, 1, 4, 4)
+    guess = torch.stack([torch.full((1, 4, 4), 0.1), torch.full((1, 4, 4), 0.01)])
+    chroma = torch.zeros(2, 2, 2, 2)
+    loss = build_loss("psnr")(guess, truth, chroma, chroma, 0.0)
+    assert float(loss) == pytest.approx(-(20.0 + 40.0) / 2, abs=1e-3)

@@ -34,7 +34,9 @@ def _add_task(task: str) -> None:
             help="Where `python benchmarks/datasets.py` put the clips.", show_default=False)],
         bank: Annotated[Path, typer.Option(help="The .npz to write.", show_default=False)],
         validation: Annotated[bool, flag(
-            "--validation", help="Cut from the validation clips instead.")] = False,
+            "--validation", help="Cut the bank that scores training instead: from the "
+                                 "validation clips (interp, colour) or from the tuning "
+                                 "frames, the last of vtest and Megamind (hybrid).")] = False,
         scale: Annotated[float, typer.Option(help="Multiply every sample count.")] = 1.0,
         synthetic: Annotated[int, typer.Option(
             help="Also compose this many sequences of moving objects with exact truth from "
@@ -72,8 +74,9 @@ def _add_task(task: str) -> None:
         batch: int = 8,
         lr: float = 1e-3,
         loss: Annotated[str, typer.Option(
-            help="charbonnier, mse, mep (MSE + alpha x total variation of the error) or "
-                 "ssim (MSE + alpha x (1 - SSIM)).")] = "charbonnier",
+            help="charbonnier, mse, mep (MSE + alpha x total variation of the error), "
+                 "ssim (MSE + alpha x (1 - SSIM)) or psnr (minus each sample's PSNR: calm "
+                 "samples count as much as wild ones; the hybrid chooser's).")] = "charbonnier",
         alpha: float = 0.1,
         seed: int = 0,
         checkpoint_every: int = 200,

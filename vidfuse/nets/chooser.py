@@ -28,7 +28,7 @@ CANDIDATES = 4  # flow's warp of a, of b; RIFE's warp of a, of b
 
 
 class CandidateChooser(nn.Module):
-    def __init__(self, width: int = 24) -> None:
+    def __init__(self, width: int = 16) -> None:
         super().__init__()
         self.head = conv(CUES, width, stride=2)
         # What the whole picture is like (noisy or clean, calm or wild) shifts every choice.

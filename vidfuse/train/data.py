@@ -193,7 +193,7 @@ def build_bank(data: Path, out: Path, validation: bool, seed: int, scale: float,
         manifest.add(name, len(frames), len(made),
                      f"frames {first}-{first + len(frames) - 1}"
                      f"{'' if first or last is not None else ' (all)'}")
-    if clips and not validation:
+    if clips and not validation and plan.photo_sizes:
         for photo_path in TRAINING_PHOTOS:
             stored = cv2.imread(str(data / photo_path))
             if stored is None:
