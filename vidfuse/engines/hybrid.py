@@ -40,12 +40,12 @@ class HybridInterpolator:
 
     def __init__(self, device: str, weights: str | Path | None = None) -> None:
         self.device = device
-        self._rife = RifeInterpolator(device)
+        # RIFE first: without its download, that is the error to see.
+        self._pair = PairCandidates(FlowInterpolator(device), RifeInterpolator(device))
         net = load_network("hybrid", weights)
         assert isinstance(net, CandidateChooser)
         # channels_last: the same arithmetic, ~1.5x faster convolutions on CPU (measured).
         self._net = net.to(device, memory_format=torch.channels_last)  # type: ignore[call-overload]
-        self._pair = PairCandidates(FlowInterpolator(device), self._rife)
 
     def reset(self) -> None:
         self._pair.reset()
