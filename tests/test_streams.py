@@ -160,3 +160,22 @@ def test_dispositions_a_container_cannot_mark_are_named(tmp_path: Path, suffix: 
     code, output = run_cli("upscale", clip, "--out", tmp_path / f"out{suffix}")
     assert code == 0, output
     assert f"cannot mark subtitle stream #1 (subrip) as {lost}" in output
+
+
+def test_a_stream_whose_codec_is_unknown_is_dropped_with_a_warning(tmp_path: Path) -> None:
+    # A damaged header can name a codec FFmpeg does not know: PyAV gives that stream no
+    # codec context at all.
+    from clips import moving_frames, write_clip
+
+    clip = write_clip(tmp_path / "in.mkv", moving_frames(6, 32, 48), codec="libx264",
+                      pix_fmt="yuv420p", audio_seconds=0.3)
+    data = clip.read_bytes()
+    damaged = tmp_path / "damaged.mkv"
+    damaged.write_bytes(data.replace(b"A_AAC", b"A_XYZ", 1))
+    out = tmp_path / "out.mkv"
+    code, output = run_cli("upscale", damaged, "--out", out)
+    assert code == 0, output
+    assert "dropping audio stream #1: its codec is unknown" in output
+    assert [s.codec for s in streams(out)] == ["h264"]
+    code, output = run_cli("info", damaged)
+    assert code == 0 and "unknown codec" in output, output

@@ -351,6 +351,38 @@ def test_odd_size_is_padded_with_a_warning(tmp_path: Path) -> None:
     assert any("padding 95x63 to 96x64" in w for w in observer.warnings)
 
 
+def test_a_truncated_input_is_made_up_to_its_end_with_a_warning(tmp_path: Path) -> None:
+    # Audio longer than the video is no truncation: the video's own length is what counts.
+    clip = write_clip(tmp_path / "full.mkv", moving_frames(50, 32, 48), codec="libx264",
+                      pix_fmt="yuv420p", audio_seconds=3.0)
+    observer = RecordingObserver()
+    upscale(UpscaleOptions(clip, tmp_path / "full_x2.mkv"), observer)
+    assert not any("ends early" in w for w in observer.warnings)
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(clip.read_bytes()[: clip.stat().st_size // 2])
+    observer = RecordingObserver()
+    result = upscale(UpscaleOptions(cut, tmp_path / "cut_x2.mkv"), observer)
+    assert 0 < result.frames_in < 50
+    warning = next(w for w in observer.warnings if "ends early" in w)
+    assert "the file looks truncated" in warning
+    assert f"0:{result.frames_in / 25:04.1f}" in warning
+
+
+@pytest.mark.parametrize(("width", "height"), [(1, 1), (1, 4), (4, 1)])
+def test_one_pixel_wide_or_high_4_2_0_is_padded_and_doubled(tmp_path: Path, width: int,
+                                                            height: int) -> None:
+    # 4:2:0 one pixel across has chroma as wide as its luma: rawvideo, as FFV1 refuses it.
+    frames = [np.full((height, width, 3), 60 * i, np.uint8) for i in range(4)]
+    clip = write_clip(tmp_path / "tiny.mkv", frames, codec="rawvideo", pix_fmt="yuv420p")
+    observer = RecordingObserver()
+    out = tmp_path / "out.mkv"
+    result = upscale(UpscaleOptions(clip, out), observer)
+    assert result.frames_out == 8
+    made = read_frames(out)
+    assert len(made) == 8 and made[0].shape[:2] == (height + height % 2, width + width % 2)
+    assert any(f"padding {width}x{height}" in w for w in observer.warnings)
+
+
 @pytest.mark.parametrize("suffix", [".mp4", ".mkv"])
 def test_title_date_and_language_are_kept(tmp_path: Path, suffix: str) -> None:
     # Photo and video libraries sort by the recording date; ffmpeg keeps these by default.

@@ -30,7 +30,7 @@ from vidfuse.picture import Picture
 from vidfuse.scene import SceneCutDetector
 from vidfuse.sync import find_offset
 from vidfuse.threads import BackgroundCalls, prefetched
-from vidfuse.timeline import FactorSchedule, RateSchedule, Schedule, SlowMotion
+from vidfuse.timeline import FactorSchedule, RateSchedule, Schedule, SlowMotion, clock
 from vidfuse.video.atomic import atomic_output
 from vidfuse.video.media import Sink, SourceInfo, Warn
 from vidfuse.video.pipes import is_pipe
@@ -94,6 +94,9 @@ def run(options: UpscaleOptions, engine: Interpolator, colouriser: Colouriser | 
                     observer.advanced(counts)
             if not options.dedup and (hint := repeat_hint(repeats.found, counts.frames_in)):
                 observer.warning(hint)
+            if (stopped := source.ends_early()) is not None:
+                observer.warning(f"input ends early at {clock(stopped)}: the file looks "
+                                 "truncated (the output stops there too)")
             if source.damaged:
                 observer.warning(f"{source.damaged} damaged video packet(s) skipped: their "
                                  "frames are missing, and the frames around them are "

@@ -37,7 +37,7 @@ from vidfuse.picture import Picture
 from vidfuse.pipeline import encoding, keyframe_source, open_sink, schedule_for, stages
 from vidfuse.scene import SceneCutDetector
 from vidfuse.threads import prefetched
-from vidfuse.timeline import RateSchedule
+from vidfuse.timeline import RateSchedule, clock
 from vidfuse.video.atomic import atomic_output
 from vidfuse.video.reader import open_source, packet_index
 from vidfuse.video.writer import container_format
@@ -83,8 +83,8 @@ class Segment:
 
     def describe(self, origin: float) -> str:
         """Its time range on the output's clock, as a person reads it."""
-        end = "the end" if math.isinf(self.end) else _clock(self.end - origin)
-        return f"segment {self.number} ({_clock(self.start - origin)} to {end})"
+        end = "the end" if math.isinf(self.end) else clock(self.end - origin)
+        return f"segment {self.number} ({clock(self.start - origin)} to {end})"
 
 
 @dataclass(frozen=True)
@@ -348,9 +348,3 @@ def _counted(pictures: Iterable[Picture], segment: Segment, progress: Progress |
             done += 1
             progress(done)
         yield picture
-
-
-def _clock(seconds: float) -> str:
-    minutes, rest = divmod(max(0.0, seconds), 60)
-    hours, minutes = divmod(int(minutes), 60)
-    return (f"{hours}:{minutes:02d}:{rest:04.1f}" if hours else f"{minutes}:{rest:04.1f}")

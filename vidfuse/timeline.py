@@ -140,3 +140,10 @@ class SlowMotion:
 
     def tail(self, last: float, duration: float) -> list[Slot]:
         return self._stretched(self._schedule.tail(last, duration))
+
+
+def clock(seconds: float) -> str:
+    """A time as people read it in messages: 1:05.0, or 1:02:03.4 past the hour."""
+    minutes, rest = divmod(max(0.0, seconds), 60)
+    hours, minutes = divmod(int(minutes), 60)
+    return (f"{hours}:{minutes:02d}:{rest:04.1f}" if hours else f"{minutes}:{rest:04.1f}")

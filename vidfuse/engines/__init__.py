@@ -38,8 +38,8 @@ class Interpolator(Protocol):
         ...
 
 
-# What `--engine auto` (the default) runs. The learned engine takes over only once
-# benchmarks/quality.py and benchmarks/speed.py show it beating the classical ones.
+# What `--engine auto` (the default) runs: speed first. `hybrid` scores higher on every
+# validation clip (benchmarks/quality.py) but at 7-18x flow's time (benchmarks/speed.py).
 AUTO_ENGINE = "flow"
 
 ENGINES: Registry[Interpolator] = Registry("engine", {

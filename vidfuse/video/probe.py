@@ -126,7 +126,9 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
 
 def _summarise(stream: av.stream.Stream) -> StreamSummary:
     ctx = stream.codec_context
-    if isinstance(stream, av.VideoStream):
+    if ctx is None:  # a codec FFmpeg does not know (or a damaged header)
+        detail = "unknown codec"
+    elif isinstance(stream, av.VideoStream):
         rate = Fraction(stream.average_rate or 0)
         detail = (f"{stream.codec_context.width}x{stream.codec_context.height} "
                   f"{stream.codec_context.pix_fmt or ''} {float(rate):.3f} fps")

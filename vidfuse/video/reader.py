@@ -54,6 +54,8 @@ _UNREADABLE = 25
 # After a span's last frame, audio packets up to its end may still follow (muxers interleave
 # by decode time): demuxing goes on this many seconds past the end to collect them.
 _INTERLEAVE = 1.0
+# Frames that stop this much (or two frames) short of the length the file declares: truncated.
+_TRUNCATED = 0.5
 
 
 def main_video_stream(container: av.container.InputContainer) -> av.VideoStream | None:
@@ -153,6 +155,7 @@ class VideoFileSource:
         self._packets_to: PacketSink | None = None
         self.damaged = 0  # video packets that could not be decoded, skipped
         self._decoded = False
+        self._last_time: float | None = None  # of the last frame decoded
         # Packets demuxed before a sink is routed (while peeking at the first frame).
         self._early_packets: list[av.Packet] = []
         rate = self._stream.average_rate or self._stream.guessed_rate or Fraction(25)
@@ -370,8 +373,19 @@ class VideoFileSource:
             elif snap:
                 grid = info.start_time + round((time - info.start_time) / step) * step
                 time = grid if abs(time - grid) <= tick else time
-            last_time = time
+            last_time = self._last_time = time
             yield frame, time
+
+    def ends_early(self) -> float | None:
+        """Where the frames stopped, in seconds from the first, when that is well short of
+        the video's declared length (a truncated file); None when they reached it, or where
+        nothing declares a length."""
+        declared = _declared_length(self._stream, self._container)
+        if declared is None or self._last_time is None or not self._span.whole:
+            return None
+        step = 1.0 / float(self.info.frame_rate)
+        reached = self._last_time - self.info.start_time + step
+        return reached if reached < declared - max(_TRUNCATED, 2 * step) else None
 
     def close(self) -> None:
         self._container.close()
@@ -381,6 +395,21 @@ class VideoFileSource:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _declared_length(stream: av.VideoStream,
+                     container: av.container.InputContainer) -> float | None:
+    """The video's length as the file states it: the stream's own (MP4's track header,
+    Matroska's DURATION tag, written last), else the container's (Matroska's segment
+    duration, written first: what a truncated file still has)."""
+    if stream.duration and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    tag = stream.metadata.get("DURATION") or stream.metadata.get("duration")
+    if tag:
+        with contextlib.suppress(ValueError):
+            hours, minutes, seconds = tag.split(":")
+            return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+    return container.duration / 1e6 if container.duration else None
 
 
 class ImageSequenceSource:
@@ -426,6 +455,10 @@ class ImageSequenceSource:
         )
 
     damaged = 0  # an image that cannot be read is an error, not skipped
+
+    def ends_early(self) -> float | None:
+        """A folder declares no length to fall short of."""
+        return None
     retimed = False  # images are timed by their count from the start
 
     def route_packets(self, sink: PacketSink) -> None:

@@ -58,6 +58,10 @@ def route_streams(container: av.container.OutputContainer, fmt: str,
     dropped. Each warning names the stream and what happened to it."""
     routes: dict[int, Route] = {}
     for source in streams:
+        if source.codec_context is None:  # a codec FFmpeg does not know (or a damaged header)
+            warn(f"dropping {source.type} stream #{source.index}: its codec is unknown to "
+                 "FFmpeg (the file's header may be damaged)")
+            continue
         name = source.codec_context.codec.canonical_name
         label = f"{source.type} stream #{source.index} ({name})"
         route: Route

@@ -360,7 +360,7 @@ class VideoFileSink:
         return OutputError(f"cannot write {self._path}: {ffmpeg_reason(exc)}")
 
     def write(self, picture: Picture) -> None:
-        picture = _pad(picture, self._size)
+        picture = _pad(picture, self._size, self._info.working.pix_fmt)
         if self._alpha != (picture.alpha is not None):
             picture = replace(picture, alpha=picture.opacity if self._alpha else None)
         frame = picture_to_frame(picture, self._info.working, self._info.colour)
@@ -507,17 +507,19 @@ def _encodable_size(width: int, height: int, pix_fmt: str, warn: Warn) -> tuple[
     return new_w, new_h
 
 
-def _pad(picture: Picture, size: tuple[int, int]) -> Picture:
+def _pad(picture: Picture, size: tuple[int, int], pix_fmt: str) -> Picture:
+    """``picture`` grown to ``size`` by repeating its last column and row; its chroma to
+    what ``pix_fmt`` has at that size (not inferred from the planes' ratio: a 4:2:0 picture
+    one pixel wide has chroma as wide as its luma)."""
     width, height = size
     if (picture.width, picture.height) == (width, height):
         return picture
-    sx = round(picture.width / picture.u.shape[1])
-    sy = round(picture.height / picture.u.shape[0])
+    fmt = av.VideoFormat(pix_fmt)
 
     def grow(plane: np.ndarray, h: int, w: int) -> np.ndarray:
         return np.pad(plane, ((0, h - plane.shape[0]), (0, w - plane.shape[1])), mode="edge")
 
-    ch, cw = -(-height // sy), -(-width // sx)
+    ch, cw = fmt.chroma_height(height), fmt.chroma_width(width)
     alpha = None if picture.alpha is None else grow(picture.alpha, height, width)
     return Picture(grow(picture.y, height, width), grow(picture.u, ch, cw),
                    grow(picture.v, ch, cw), picture.bits, picture.time, alpha)
