@@ -332,3 +332,20 @@ def test_help_reads_cleanly_at_80_columns(command: list[str]) -> None:
     # An example is one line: what follows it is never a wrapped tail of a comment.
     examples = [i for i, line in enumerate(lines) if line.strip().startswith("vidfuse ")]
     assert all(lines[i + 1].strip() == "" for i in examples if i + 1 < len(lines))
+
+
+@pytest.mark.parametrize(("args", "fragment", "where"), [
+    (("upscale", "in.mp4", "--forse"), "No such option: --forse", "vidfuse upscale --help"),
+    (("upscale",), "Missing argument 'INPUT'", "vidfuse upscale --help"),
+    (("upscale", "-clip.mp4"), "No such option: -c", "vidfuse upscale --help"),
+    (("upscale", "in.mp4", "--factor", "two"), "Invalid value for '--factor'",
+     "vidfuse upscale --help"),
+    (("upscal", "in.mp4"), "No such command 'upscal'", "vidfuse --help"),
+])
+def test_usage_errors_are_one_line_with_exit_code_2(args: tuple[str, ...], fragment: str,
+                                                    where: str) -> None:
+    result = subprocess.run([sys.executable, "-m", "vidfuse", *args], capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 2
+    assert_one_line_error(result.stderr, fragment)
+    assert f"(see '{where}')" in result.stderr and "╭" not in result.stderr

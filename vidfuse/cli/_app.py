@@ -14,11 +14,43 @@ from typing import Annotated, Any, NoReturn, TypeVar
 import typer
 from rich.console import Console
 from rich.markup import escape
+from typer.core import TyperGroup
 
 from vidfuse import __version__
 from vidfuse.errors import Cancelled, UsageError, VidfuseError
 
+# Click's error classes, from wherever this typer takes Click (it may vendor its own copy).
+_ClickError: type[Exception] = next(c for c in typer.BadParameter.__mro__
+                                    if c.__name__ == "ClickException")
+_UsageError: type[Exception] = next(c for c in typer.BadParameter.__mro__
+                                    if c.__name__ == "UsageError")
+
+
+class _OneLineErrors(TyperGroup):
+    """Click's own errors (an unknown option, a missing argument, a bad value) as one line
+    with exit code 2, like vidfuse's own, instead of a boxed panel."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **extra: Any) -> Any:
+        try:
+            code = super().main(*args, **{**extra, "standalone_mode": False})
+        except typer.Abort:
+            err.print("[red]error:[/] aborted", soft_wrap=True)
+            code = 1
+        except _ClickError as exc:
+            code = getattr(exc, "exit_code", 2)
+            message = exc.format_message()  # type: ignore[attr-defined]  # Click's
+            if message.strip():  # empty: the help it stands for is already printed
+                context = getattr(exc, "ctx", None) if isinstance(exc, _UsageError) else None
+                where = context.command_path if context else extra.get("prog_name", self.name)
+                err.print(f"[red]error:[/] {escape(message)} (see '{where} --help')",
+                          soft_wrap=True)
+        if not standalone_mode:
+            return code
+        sys.exit(code if isinstance(code, int) else 0)
+
+
 app = typer.Typer(
+    cls=_OneLineErrors,
     name="vidfuse",
     help="Smoother, more colourful video: raise the frame rate with motion-compensated "
          "interpolation, and colour greyscale video from a few colour keyframes.",
