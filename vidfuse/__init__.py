@@ -5,8 +5,8 @@ thin layer over the same functions.
 """
 
 from vidfuse.api import UpscaleOptions, UpscaleResult, default_output, upscale
+from vidfuse.batch import BatchInterrupted
 from vidfuse.errors import (
-    BatchInterrupted,
     Cancelled,
     DeviceError,
     DownloadError,

@@ -19,7 +19,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from vidfuse.api import Observer, UpscaleOptions, upscale
-from vidfuse.errors import BatchInterrupted, Cancelled, UsageError, VidfuseError
+from vidfuse.errors import Cancelled, UsageError, VidfuseError
 from vidfuse.video.atomic import TEMP_MARKER
 from vidfuse.video.lock import OutputBusy, output_lock
 from vidfuse.video.writer import CONTAINERS, check_encode_settings
@@ -45,6 +45,16 @@ class FileResult:
     error: str = ""
     segments: int = 0  # made in this many segments (vidfuse.segmented); 0: one pass
     nodes: tuple[str, ...] = ()  # the Ray nodes that made its segments
+
+
+class BatchInterrupted(Cancelled):
+    """A batch was stopped part-way: ``results`` holds every file's outcome, finished ones
+    as they ended and the rest "cancelled"."""
+
+    def __init__(self, results: list[FileResult]) -> None:
+        done = sum(r.status == "done" for r in results)
+        super().__init__(f"interrupted after {done} of {len(results)} file(s)")
+        self.results = results
 
 
 def plan(input_dir: Path, output_dir: Path, patterns: Sequence[str] = DEFAULT_PATTERNS,
@@ -95,7 +105,7 @@ def process_file(template: UpscaleOptions, source: Path, target: Path,
         return FileResult(str(source), str(target), "failed",
                           error=f"{type(exc).__name__}: {exc}")
     return FileResult(str(source), str(target), "done", result.frames_in, result.frames_out,
-                      result.seconds, result.input_fps, segments=result.segments,
+                      result.seconds, result.processing_fps, segments=result.segments,
                       nodes=result.nodes)
 
 

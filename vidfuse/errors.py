@@ -9,15 +9,10 @@ code the CLI returns for it:
     ├── WeightsError             1  weights are damaged or missing (an install or cache fault)
     │   └── DownloadError        1  weights could not be fetched or failed verification
     └── Cancelled              130  stopped on request (a ``cancel`` event was set)
-        └── BatchInterrupted   130  a batch stopped part-way; carries what finished
+        └── BatchInterrupted   130  a batch stopped part-way (vidfuse.batch)
 """
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from vidfuse.batch import FileResult
 
 
 class VidfuseError(Exception):
@@ -59,16 +54,6 @@ class Cancelled(VidfuseError):
     """The run was stopped on request; outputs not finished were removed."""
 
     exit_code = 130
-
-
-class BatchInterrupted(Cancelled):
-    """A batch was stopped part-way: ``results`` holds every file's outcome, finished ones
-    as they ended and the rest "cancelled"."""
-
-    def __init__(self, results: list[FileResult]) -> None:
-        done = sum(r.status == "done" for r in results)
-        super().__init__(f"interrupted after {done} of {len(results)} file(s)")
-        self.results = results
 
 
 def ffmpeg_reason(exc: BaseException) -> str:

@@ -193,8 +193,9 @@ class UpscaleResult:
     nodes: tuple[str, ...] = ()  # the Ray nodes that made them (--cluster)
 
     @property
-    def input_fps(self) -> float:
-        """Input frames made per second by this run (not counting reused segments)."""
+    def processing_fps(self) -> float:
+        """How fast this run went: input frames made per second (reused segments not
+        counted). Not the input's frame rate, which `vidfuse info` gives."""
         made = self.frames_in - self.resumed
         return made / self.seconds if self.seconds > 0 else 0.0
 

@@ -20,13 +20,13 @@ from rich.progress import (
 from rich.table import Table
 
 from vidfuse.api import SilentObserver
-from vidfuse.batch import DEFAULT_PATTERNS, FileResult, plan, run_batch
+from vidfuse.batch import DEFAULT_PATTERNS, BatchInterrupted, FileResult, plan, run_batch
 from vidfuse.cli import _options as shared
 from vidfuse.cli._app import err, fail, flag, guarded, interrupted_exit_code, out, stop_requested
 from vidfuse.cli._options import upscale_options
 from vidfuse.dedup import DEFAULT_REPEAT_THRESHOLD
 from vidfuse.engines import Interpolator
-from vidfuse.errors import BatchInterrupted, VidfuseError
+from vidfuse.errors import VidfuseError
 from vidfuse.framerate import StreamCounts
 from vidfuse.scene import DEFAULT_SCENE_THRESHOLD
 from vidfuse.video.media import SourceInfo

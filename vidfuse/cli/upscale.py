@@ -239,7 +239,7 @@ def upscale_command(
             f"[green]done:[/] {result.frames_in} -> {result.frames_out} frames "
             f"({result.interpolated} interpolated, {result.scene_cuts} scene cuts"
             + (f", {result.repeats} repeats dropped" if result.repeats else "") + ") in "
-            f"{result.seconds:.1f} s, {result.input_fps:.1f} input fps"
+            f"{result.seconds:.1f} s, {result.processing_fps:.1f} input fps"
             + (f", {result.segments} segments" if result.segments > 1 else "")
             + (f" ({result.resumed} input frames made before)" if result.resumed else "")
             + f" -> {result.output}"

@@ -25,19 +25,26 @@ weights_app = typer.Typer(help="List, download, verify and manage weight sets.",
 def weights_list() -> None:
     """Known weight sets: shipped, downloadable and registered, and whether each is here.
 
-    `vidfuse weights path NAME` prints the file; the cache is shown below the table."""
+    Each set's validation scores follow the table (so a row fits 80 columns);
+    `vidfuse weights path NAME` prints the file; the cache is shown last."""
     from vidfuse.weights import hub
 
     table = Table()
-    for column in ("name", "task", "size", "installed", "where", "licence"):
+    for column in ("name", "task", "size", "here", "licence"):
         table.add_column(column, no_wrap=True)
-    table.add_column("validation")
+    scores = []
     for name, entry in sorted(guarded(hub.known).items()):
-        path = hub.installed_path(entry)
-        table.add_row(name, entry.task, f"{entry.size / 1e6:.2f} MB",
-                      "yes" if path else "no", "package" if entry.shipped else "cache",
-                      entry.licence, str(entry.metrics.get("summary", "")))
+        here = ("shipped" if entry.shipped else "not installed"
+                if hub.installed_path(entry) is None
+                else "downloaded" if entry.url or entry.source else "registered")
+        table.add_row(name, entry.task, f"{entry.size / 1e6:.2f} MB", here, entry.licence)
+        if summary := entry.metrics.get("summary"):
+            scores.append(f"{name}: {summary}")
     out.print(table)
+    if scores:
+        out.print("validation (model cards in `vidfuse weights path NAME`'s folder):")
+        for line in scores:
+            out.print(f"  {line}", soft_wrap=True)
     out.print(f"cache: {hub.cache_dir()}", soft_wrap=True)
 
 
