@@ -179,3 +179,19 @@ def test_a_stream_whose_codec_is_unknown_is_dropped_with_a_warning(tmp_path: Pat
     assert [s.codec for s in streams(out)] == ["h264"]
     code, output = run_cli("info", damaged)
     assert code == 0 and "unknown codec" in output, output
+
+
+def test_stream_titles_reach_mp4_as_track_names_and_come_back_to_matroska(
+        tmp_path: Path) -> None:
+    clip = write_tracks(tmp_path / "in.mkv", MULTILINGUAL)
+    mp4 = tmp_path / "out.mp4"
+    code, output = run_cli("upscale", clip, "--out", mp4)
+    assert code == 0, output
+    with av.open(str(mp4)) as container:
+        names = [(s.metadata.get("name"), s.metadata.get("handler_name"))
+                 for s in container.streams][1:]
+    assert names[0] == ("English", "English") and names[2] == ("Deutsch", "Deutsch")
+    back = tmp_path / "back.mkv"
+    code, output = run_cli("upscale", mp4, "--out", back, "--factor", "2")
+    assert code == 0, output
+    assert [s.title for s in streams(back)[1:]] == ["English", None, "Deutsch"]

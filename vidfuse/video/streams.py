@@ -88,7 +88,7 @@ def route_streams(container: av.container.OutputContainer, fmt: str,
             continue
         flags = [name for name in _DISPOSITIONS
                  if source.disposition & av.stream.Disposition[name]]
-        _carry_identity(source, route.stream, flags)
+        _carry_identity(source, route.stream, flags, fmt)
         if lost := [name for name in flags if name not in _DISPOSITIONS_KEPT[fmt]]:
             warn(f"{fmt} cannot mark {label} as {', '.join(lost).replace('_', ' ')}: "
                  "players will not know (use .mkv)")
@@ -97,9 +97,17 @@ def route_streams(container: av.container.OutputContainer, fmt: str,
 
 
 def _carry_identity(source: av.stream.Stream, target: av.stream.Stream,
-                    dispositions: list[str]) -> None:
-    """What players show and pick a stream by: its language, title and dispositions."""
-    target.metadata.update(descriptive_tags(source.metadata))
+                    dispositions: list[str], fmt: str) -> None:
+    """What players show and pick a stream by: its language, title and dispositions.
+
+    A track's title is "title" in Matroska but the track name ("name") in MP4 and MOV, where
+    players show the handler name too: it is carried under each container's names."""
+    tags = descriptive_tags(source.metadata)
+    if "title" not in tags and "name" in tags:
+        tags["title"] = tags.pop("name")
+    if fmt in ("mp4", "mov") and "title" in tags:
+        tags["handler_name"] = tags["title"]
+    target.metadata.update(tags)
     flags = av.stream.Disposition(0)
     for name in dispositions:
         flags |= av.stream.Disposition[name]
