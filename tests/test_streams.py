@@ -195,3 +195,35 @@ def test_stream_titles_reach_mp4_as_track_names_and_come_back_to_matroska(
     code, output = run_cli("upscale", mp4, "--out", back, "--factor", "2")
     assert code == 0, output
     assert [s.title for s in streams(back)[1:]] == ["English", None, "Deutsch"]
+
+
+@pytest.mark.parametrize("cover", [False, True])
+def test_another_video_stream_or_cover_art_is_named_when_dropped(tmp_path: Path,
+                                                                 cover: bool) -> None:
+    from clips import moving_frames
+
+    # Cover art as MP4 stores it (its `covr` atom); another video as a Matroska track.
+    clip = tmp_path / ("cover.mp4" if cover else "two.mkv")
+    with av.open(str(clip), "w") as container:
+        main = container.add_stream("libx264" if cover else "ffv1", rate=25)
+        other = container.add_stream("mjpeg" if cover else "ffv1", rate=25)
+        for stream in (main, other):
+            stream.width, stream.height = 48, 32
+            stream.pix_fmt = "yuvj420p" if stream is other and cover else "yuv420p"
+        if cover:
+            other.disposition = av.stream.Disposition.attached_pic
+        for index, rgb in enumerate(moving_frames(4, 32, 48)):
+            for stream in (main, other) if index == 0 or not cover else (main,):
+                frame = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(
+                    format=stream.pix_fmt)
+                frame.pts = index
+                container.mux(stream.encode(frame))
+        for stream in (main, other):
+            container.mux(stream.encode(None))
+    out = tmp_path / "out.mkv"
+    code, output = run_cli("upscale", clip, "--out", out)
+    assert code == 0, output
+    named = "cover art (video stream #1, mjpeg)" if cover else "video stream #1 (ffv1)"
+    assert f"dropping {named}: only the main video is made" in " ".join(output.split())
+    with av.open(str(out)) as container:
+        assert len(container.streams.video) == 1

@@ -145,6 +145,9 @@ def warn_about_source(info: SourceInfo, deinterlace: bool, observer: Observer
     if info.icc_profile:
         observer.warning("input has an ICC colour profile, which the output does not carry: "
                          "its colours are taken as the colour tags say (sRGB for images)")
+    for stream in info.other_video:
+        observer.warning(f"dropping {stream}: only the main video is made, and the output "
+                         "carries no other (ffmpeg -map can copy it from the input)")
     if info.interlaced and not deinterlace:
         observer.warning("input is interlaced: each frame holds two fields, so the new "
                          "frames will smear their combing; --deinterlace rebuilds each "

@@ -67,6 +67,14 @@ def main_video_stream(container: av.container.InputContainer) -> av.VideoStream 
     return candidates[0] if candidates else None
 
 
+def _label(stream: av.stream.Stream) -> str:
+    """A video stream as warnings name it: cover art, or another video."""
+    codec = stream.codec_context.name if stream.codec_context else "unknown codec"
+    if stream.disposition & av.stream.Disposition.attached_pic:
+        return f"cover art (video stream #{stream.index}, {codec})"
+    return f"video stream #{stream.index} ({codec})"
+
+
 def packet_index(path: Path, span: Span = WHOLE) -> tuple[list[float], list[bool]] | None:
     """The times (on the pictures' clock, as :meth:`VideoFileSource.timed_frames` gives them
     to within a tick) and keyframe flags of the span's frames, in presentation order, from
@@ -220,6 +228,8 @@ class VideoFileSource:
                            bytes(s.data))
                 for s in self._container.streams.attachments],
             chapters=[] if video_only else self._chapters(),
+            other_video=[] if video_only else [
+                _label(s) for s in self._container.streams.video if s is not self._stream],
         )
 
     def _chapters(self) -> list[Chapter]:
