@@ -239,3 +239,29 @@ def audio_seconds(path: Path, index: int) -> float:
         stream = container.streams[index]
         samples = sum(frame.samples for frame in container.decode(stream))
         return samples / stream.codec_context.sample_rate
+
+
+def write_late_start(path: Path, start: float, frames: int = 50) -> Path:
+    """H.264 video and AAC audio whose clock starts ``start`` seconds in, as a recording
+    cut from a broadcast does (MPEG-TS by the suffix, or any other container)."""
+    with av.open(str(path), "w") as container:
+        video = container.add_stream("libx264", rate=25)
+        video.width, video.height, video.pix_fmt = 96, 64, "yuv420p"
+        audio = container.add_stream("aac", rate=48000)
+        audio.layout = "stereo"
+        for index, rgb in enumerate(moving_frames(frames, 64, 96)):
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p")
+            frame.pts, frame.time_base = round(start * 25) + index, Fraction(1, 25)
+            container.mux(video.encode(frame))
+        container.mux(video.encode(None))
+        samples = frames * 48000 // 25
+        tone = (0.2 * np.sin(2 * np.pi * 440 * np.arange(samples) / 48000)).astype(np.float32)
+        for first in range(0, samples - 1023, 1024):
+            chunk = tone[first:first + 1024]
+            sound = av.AudioFrame.from_ndarray(np.stack([chunk, chunk]), format="fltp",
+                                               layout="stereo")
+            sound.sample_rate = 48000
+            sound.pts, sound.time_base = round(start * 48000) + first, Fraction(1, 48000)
+            container.mux(audio.encode(sound))
+        container.mux(audio.encode(None))
+    return path

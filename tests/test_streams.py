@@ -227,3 +227,27 @@ def test_another_video_stream_or_cover_art_is_named_when_dropped(tmp_path: Path,
     assert f"dropping {named}: only the main video is made" in " ".join(output.split())
     with av.open(str(out)) as container:
         assert len(container.streams.video) == 1
+
+
+def _starts(path: Path) -> dict[str, float]:
+    with av.open(str(path)) as container:
+        return {s.type: float(s.start_time * s.time_base) for s in container.streams
+                if s.start_time is not None and s.time_base is not None}
+
+
+@pytest.mark.parametrize(("source", "target"), [("ts", "mp4"), ("ts", "mkv"), ("mkv", "mp4")])
+def test_a_late_start_becomes_a_clock_from_zero_keeping_the_streams_offset(
+        tmp_path: Path, source: str, target: str) -> None:
+    from clips import write_late_start
+
+    clip = write_late_start(tmp_path / f"late.{source}", 11.4)
+    given = _starts(clip)
+    out = tmp_path / f"out.{target}"
+    code, output = run_cli("upscale", clip, "--out", out)
+    assert code == 0, output
+    made = _starts(out)
+    assert min(made.values()) == pytest.approx(0, abs=0.002)
+    assert made["video"] - made["audio"] == pytest.approx(given["video"] - given["audio"],
+                                                          abs=0.04)
+    with av.open(str(out)) as container:
+        assert container.duration / 1e6 < 2.2  # no empty lead-in

@@ -65,6 +65,9 @@ class SourceInfo:
     decoded_pix_fmt: str
     time_base: Fraction
     start_time: float = 0.0
+    # Where the file's clock starts (its earliest stream): the output's clock starts there,
+    # as ffmpeg's does, so a recording that starts late gains no empty lead-in.
+    clock_start: float = 0.0
     rotation: int = 0
     # Some pixel of the first frame is not opaque: pictures then carry their opacity.
     transparent: bool = False

@@ -211,6 +211,8 @@ class VideoFileSource:
             decoded_pix_fmt=first.format.name,
             time_base=Fraction(self._stream.time_base or 1 / rate),
             start_time=float(first.time or 0.0),
+            clock_start=(self._container.start_time / 1e6
+                         if self._container.start_time is not None else self._origin),
             rotation=int(first.rotation or 0),
             hdr=HdrMetadata.of(first),
             icc_profile=any(s.type.name == "ICC_PROFILE" for s in side_data(first)),
@@ -390,12 +392,13 @@ class VideoFileSource:
         """Where the frames stopped, in seconds from the first, when that is well short of
         the video's declared length (a truncated file); None when they reached it, or where
         nothing declares a length."""
-        declared = _declared_length(self._stream, self._container)
+        declared = _declared_end(self._stream, self._container)
         if declared is None or self._last_time is None or not self._span.whole:
             return None
         step = 1.0 / float(self.info.frame_rate)
-        reached = self._last_time - self.info.start_time + step
-        return reached if reached < declared - max(_TRUNCATED, 2 * step) else None
+        end = self._last_time + step
+        return (end - self.info.start_time
+                if end < declared - max(_TRUNCATED, 2 * step) else None)
 
     def close(self) -> None:
         self._container.close()
@@ -407,19 +410,25 @@ class VideoFileSource:
         self.close()
 
 
-def _declared_length(stream: av.VideoStream,
-                     container: av.container.InputContainer) -> float | None:
-    """The video's length as the file states it: the stream's own (MP4's track header,
-    Matroska's DURATION tag, written last), else the container's (Matroska's segment
-    duration, written first: what a truncated file still has)."""
+def _declared_end(stream: av.VideoStream,
+                  container: av.container.InputContainer) -> float | None:
+    """When the video ends on its own clock, as the file states it: from the stream's own
+    length (MP4's track header; Matroska's DURATION tag, written last), else the
+    container's (Matroska's segment duration, written first: what a truncated file still
+    has). Matroska counts its lengths from 0, other containers from their first packet."""
+    from_zero = "matroska" in container.format.name
+    start = 0.0 if from_zero else float((stream.start_time or 0) * (stream.time_base or 0))
     if stream.duration and stream.time_base:
-        return float(stream.duration * stream.time_base)
+        return start + float(stream.duration * stream.time_base)
     tag = stream.metadata.get("DURATION") or stream.metadata.get("duration")
     if tag:
         with contextlib.suppress(ValueError):
             hours, minutes, seconds = tag.split(":")
-            return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
-    return container.duration / 1e6 if container.duration else None
+            return start + int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+    if container.duration is None:
+        return None
+    first = 0.0 if from_zero else (container.start_time or 0) / 1e6
+    return first + container.duration / 1e6
 
 
 class ImageSequenceSource:

@@ -223,6 +223,9 @@ class VideoFileSink:
         self._time_base = time_base
         self._last_pts: int | None = None
         self._copied_dts: float | None = None  # the last video packet copied in (a join)
+        # The output's clock starts at 0 where the input's starts late (ffmpeg does the same);
+        # a negative start is left as it is.
+        self._origin = max(0.0, info.clock_start)
         fmt = container_format(path)
         settings = settings.for_output(fmt, info.colour)
         codec = settings.codec_name
@@ -344,7 +347,18 @@ class VideoFileSink:
         """Copy (or re-encode) one audio/subtitle packet from the input."""
         route = self._routes.get(packet.stream.index)
         if route is not None:
-            self._mux(route.send(packet))
+            self._mux(self._on_output_clock(route.send(packet)))
+
+    def _on_output_clock(self, packets: list[av.Packet]) -> list[av.Packet]:
+        if self._origin:
+            for packet in packets:
+                assert packet.time_base is not None
+                shift = round(self._origin / packet.time_base)
+                if packet.pts is not None:
+                    packet.pts -= shift
+                if packet.dts is not None:
+                    packet.dts -= shift
+        return packets
 
     def _mux(self, packets: list[av.Packet]) -> None:
         # Runs on the muxing thread, but its failure surfaces where the next packet is
@@ -374,7 +388,7 @@ class VideoFileSink:
                 src_color_range=rng,
                 dst_color_range=rng,
             )
-        pts = round(picture.time / self._time_base)
+        pts = round((picture.time - self._origin) / self._time_base)
         if self._last_pts is not None and pts <= self._last_pts:
             pts = self._last_pts + 1
         self._last_pts = pts
@@ -415,7 +429,7 @@ class VideoFileSink:
         if self._copied_dts is None:
             self._mux_video(None)
         for route in self._routes.values():
-            self._mux(route.flush())
+            self._mux(self._on_output_clock(route.flush()))
         try:
             self._container.close()
         except av.error.FFmpegError as exc:
