@@ -41,3 +41,18 @@ def audio_clip(clip_dir: Path) -> Path:
         write_clip(path, moving_frames(50, 64, 96), codec="libx264", pix_fmt="yuv420p",
                    audio_seconds=2.0)
     return path
+
+
+@pytest.fixture(scope="session")
+def random_rife_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """RIFE's network with random weights: the real ones are downloaded by users, never by
+    tests, and what the tests check is plumbing, not quality."""
+    import torch
+    from safetensors.torch import save_file
+
+    from vidfuse.nets.rife import IFNet
+
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("rife") / "random.safetensors"
+    save_file(IFNet().state_dict(), str(path))
+    return path

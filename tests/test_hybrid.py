@@ -24,25 +24,16 @@ from vidfuse.engines.hybrid import PairCandidates
 from vidfuse.engines.rife import RifeInterpolator
 from vidfuse.errors import UsageError
 from vidfuse.nets.chooser import CandidateChooser
-from vidfuse.nets.rife import IFNet
 from vidfuse.picture import Picture
 from vidfuse.train.data import SampleBank, save_samples
 from vidfuse.train.hybrid_data import cut_samples
 from vidfuse.train.trainer import TrainConfig, train
 
 
-@pytest.fixture(scope="module")
-def rife_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("rife") / "random.safetensors"
-    save_file(IFNet().state_dict(), str(path))
-    return path
-
-
 @pytest.fixture(autouse=True)
-def installed_rife(rife_weights: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def installed_rife(random_rife_weights: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The random weights stand where `vidfuse weights download rife-4.0` puts the real ones."""
-    monkeypatch.setattr(rife_engine, "_installed", lambda: rife_weights)
+    monkeypatch.setattr(rife_engine, "_installed", lambda: random_rife_weights)
 
 
 def chooser(tmp_path: Path, choice: str | None) -> Path:

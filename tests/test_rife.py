@@ -13,21 +13,10 @@ import numpy as np
 import pytest
 import torch
 from clips import frame_times, moving_frames, read_frames, write_clip
-from safetensors.torch import save_file
 
 from vidfuse import EncodeSettings, UpscaleOptions, upscale
 from vidfuse.engines import build_engine
 from vidfuse.errors import UsageError
-from vidfuse.nets.rife import IFNet
-
-
-@pytest.fixture(scope="module")
-def random_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("rife") / "random.safetensors"
-    save_file(IFNet().state_dict(), str(path))
-    return path
-
 
 LOSSLESS = EncodeSettings(codec="ffv1")
 
@@ -36,11 +25,11 @@ LOSSLESS = EncodeSettings(codec="ffv1")
                                                ((1, 1), "yuv444p"),
                                                ((64, 96), "yuv420p10le")])
 def test_rife_doubles_the_frame_rate_keeping_every_input_frame(
-        tmp_path: Path, random_weights: Path, size: tuple[int, int], pix_fmt: str) -> None:
+        tmp_path: Path, random_rife_weights: Path, size: tuple[int, int], pix_fmt: str) -> None:
     frames = moving_frames(6, *size)
     clip = write_clip(tmp_path / "in.mkv", frames, pix_fmt=pix_fmt)
     out = tmp_path / "out.mkv"
-    result = upscale(UpscaleOptions(clip, out, engine="rife", weights=str(random_weights),
+    result = upscale(UpscaleOptions(clip, out, engine="rife", weights=str(random_rife_weights),
                                     device="cpu", encode=LOSSLESS, scene_threshold=0))
     assert result.engine == "rife" and result.frames_out == 12 and result.interpolated == 5
     made, given = read_frames(out), read_frames(clip)
@@ -51,8 +40,8 @@ def test_rife_doubles_the_frame_rate_keeping_every_input_frame(
 
 
 def test_rife_makes_any_instant_and_keeps_opacity(tmp_path: Path,
-                                                  random_weights: Path) -> None:
-    engine = build_engine("rife", "cpu", random_weights)
+                                                  random_rife_weights: Path) -> None:
+    engine = build_engine("rife", "cpu", random_rife_weights)
     from vidfuse.picture import Picture
 
     plane = np.full((20, 30), 100, np.uint8)
@@ -65,8 +54,8 @@ def test_rife_makes_any_instant_and_keeps_opacity(tmp_path: Path,
     assert list(engine.interpolate(a, b, [])) == []
 
 
-def test_rife_measures_4k_at_half_size(random_weights: Path) -> None:
-    engine = build_engine("rife", "cpu", random_weights)
+def test_rife_measures_4k_at_half_size(random_rife_weights: Path) -> None:
+    engine = build_engine("rife", "cpu", random_rife_weights)
     from vidfuse.picture import Picture
 
     plane = np.zeros((8, 2050), np.uint8)
@@ -84,13 +73,13 @@ def test_without_the_download_rife_says_how_to_get_it(tmp_path: Path,
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
-def test_rife_on_cuda_matches_the_cpu(random_weights: Path) -> None:
+def test_rife_on_cuda_matches_the_cpu(random_rife_weights: Path) -> None:
     from vidfuse.metrics import psnr
     from vidfuse.picture import Picture
 
     frames = moving_frames(2, 64, 96)
     pictures = [Picture(f[..., 0].copy(), f[::2, ::2, 1].copy(), f[::2, ::2, 2].copy(), 8,
                         float(i)) for i, f in enumerate(frames)]
-    cpu = next(build_engine("rife", "cpu", random_weights).interpolate(*pictures, [0.5]))
-    gpu = next(build_engine("rife", "cuda", random_weights).interpolate(*pictures, [0.5]))
+    cpu = next(build_engine("rife", "cpu", random_rife_weights).interpolate(*pictures, [0.5]))
+    gpu = next(build_engine("rife", "cuda", random_rife_weights).interpolate(*pictures, [0.5]))
     assert psnr(cpu.y, gpu.y) > 45
