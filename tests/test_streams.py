@@ -197,9 +197,9 @@ def test_stream_titles_reach_mp4_as_track_names_and_come_back_to_matroska(
     assert [s.title for s in streams(back)[1:]] == ["English", None, "Deutsch"]
 
 
-@pytest.mark.parametrize("cover", [False, True])
-def test_another_video_stream_or_cover_art_is_named_when_dropped(tmp_path: Path,
-                                                                 cover: bool) -> None:
+@pytest.mark.parametrize(("cover", "target"), [(False, "mkv"), (True, "mp4"), (True, "mkv")])
+def test_cover_art_is_kept_in_mp4_and_other_video_named_when_dropped(
+        tmp_path: Path, cover: bool, target: str) -> None:
     from clips import moving_frames
 
     # Cover art as MP4 stores it (its `covr` atom); another video as a Matroska track.
@@ -220,13 +220,24 @@ def test_another_video_stream_or_cover_art_is_named_when_dropped(tmp_path: Path,
                 container.mux(stream.encode(frame))
         for stream in (main, other):
             container.mux(stream.encode(None))
-    out = tmp_path / "out.mkv"
-    code, output = run_cli("upscale", clip, "--out", out)
+    with av.open(str(clip)) as container:
+        picture = next(p for p in container.demux(container.streams.video[1]) if p.size)
+        given = bytes(picture)
+    out = tmp_path / f"out.{target}"
+    code, output = run_cli("upscale", clip, "--out", out, "--start", "0.04")
     assert code == 0, output
-    named = "cover art (video stream #1, mjpeg)" if cover else "video stream #1 (ffv1)"
-    assert f"dropping {named}: only the main video is made" in " ".join(output.split())
+    said = " ".join(output.split())
     with av.open(str(out)) as container:
-        assert len(container.streams.video) == 1
+        covers = [s for s in container.streams.video
+                  if s.disposition & av.stream.Disposition.attached_pic]
+        kept = [bytes(p) for s in covers for p in container.demux(s) if p.size]
+        assert len(container.streams.video) == 1 + len(covers)
+    if cover and target == "mp4":
+        assert kept == [given] and "cover art" not in said
+    elif cover:
+        assert not kept and "dropping the cover art (video stream #1 (mjpeg))" in said
+    else:
+        assert "dropping video stream #1 (ffv1): only the main video is made" in said
 
 
 def _starts(path: Path) -> dict[str, float]:

@@ -67,12 +67,14 @@ def main_video_stream(container: av.container.InputContainer) -> av.VideoStream 
     return candidates[0] if candidates else None
 
 
-def _label(stream: av.stream.Stream) -> str:
-    """A video stream as warnings name it: cover art, or another video."""
-    codec = stream.codec_context.name if stream.codec_context else "unknown codec"
-    if stream.disposition & av.stream.Disposition.attached_pic:
-        return f"cover art (video stream #{stream.index}, {codec})"
-    return f"video stream #{stream.index} ({codec})"
+def _is_cover(stream: av.stream.Stream) -> bool:
+    """Cover art: a still picture stored as a video stream (MP4's `covr`)."""
+    return stream.type == "video" and bool(stream.disposition
+                                           & av.stream.Disposition.attached_pic)
+
+
+def _codec(stream: av.stream.Stream) -> str:
+    return stream.codec_context.name if stream.codec_context else "unknown codec"
 
 
 def packet_index(path: Path, span: Span = WHOLE) -> tuple[list[float], list[bool]] | None:
@@ -157,8 +159,10 @@ class VideoFileSource:
         self._stream = moving
         self._stream.thread_type = "AUTO"
         self._alpha_decoder = _alpha_decoder(moving)  # None: the stream's own decoder
+        # Audio, subtitles and cover art travel with the video (the output keeps or names them).
         self._passthrough = [] if video_only else [
-            s for s in self._container.streams if s.type in ("audio", "subtitle")
+            s for s in self._container.streams
+            if s.type in ("audio", "subtitle") or (s is not moving and _is_cover(s))
         ]
         self._packets_to: PacketSink | None = None
         self.damaged = 0  # video packets that could not be decoded, skipped
@@ -231,7 +235,8 @@ class VideoFileSource:
                 for s in self._container.streams.attachments],
             chapters=[] if video_only else self._chapters(),
             other_video=[] if video_only else [
-                _label(s) for s in self._container.streams.video if s is not self._stream],
+                f"video stream #{s.index} ({_codec(s)})" for s in self._container.streams.video
+                if s is not self._stream and not _is_cover(s)],
         )
 
     def _chapters(self) -> list[Chapter]:
@@ -318,6 +323,8 @@ class VideoFileSource:
         """Whether an audio/subtitle packet belongs in the output; moved onto the span's
         clock if it does."""
         span = self._span
+        if _is_cover(packet.stream):
+            return packet.size > 0  # one untimed picture for the whole file, whatever the span
         if packet.dts is None:
             return False  # demuxer flush packets carry no data
         if not span.whole:

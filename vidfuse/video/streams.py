@@ -52,10 +52,11 @@ _DISPOSITIONS_KEPT = {
 
 def route_streams(container: av.container.OutputContainer, fmt: str,
                   streams: list[av.stream.Stream], warn: Warn) -> dict[int, Route]:
-    """How each of the input's audio and subtitle streams reaches an output of format
-    ``fmt``, by input stream index: copied where the container holds its codec, else
-    re-encoded (audio) or converted (text subtitles); a stream that can be neither is
-    dropped. Each warning names the stream and what happened to it."""
+    """How each of the input's audio, subtitle and cover-art streams reaches an output of
+    format ``fmt``, by input stream index: copied where the container holds its codec, else
+    re-encoded (audio) or converted (text subtitles); cover art is copied into MP4. A stream
+    that can be none of these is dropped. Each warning names the stream and what happened
+    to it."""
     routes: dict[int, Route] = {}
     for source in streams:
         if source.codec_context is None:  # a codec FFmpeg does not know (or a damaged header)
@@ -65,7 +66,14 @@ def route_streams(container: av.container.OutputContainer, fmt: str,
         name = source.codec_context.codec.canonical_name
         label = f"{source.type} stream #{source.index} ({name})"
         route: Route
-        if source.type == "audio":
+        cover = source.type == "video"  # the reader passes on cover art, no other video
+        if cover:
+            if fmt != "mp4":
+                warn(f"dropping the cover art ({label}): of the outputs here only MP4 keeps "
+                     "it (Matroska would as an attachment, which vidfuse does not write)")
+                continue
+            route = _Copy(container, source)
+        elif source.type == "audio":
             allowed = _AUDIO_COPY.get(fmt)
             if allowed is None or name in allowed:
                 route = _Copy(container, source)
@@ -89,6 +97,8 @@ def route_streams(container: av.container.OutputContainer, fmt: str,
         flags = [name for name in _DISPOSITIONS
                  if source.disposition & av.stream.Disposition[name]]
         _carry_identity(source, route.stream, flags, fmt)
+        if cover:
+            route.stream.disposition |= av.stream.Disposition.attached_pic
         if lost := [name for name in flags if name not in _DISPOSITIONS_KEPT[fmt]]:
             warn(f"{fmt} cannot mark {label} as {', '.join(lost).replace('_', ' ')}: "
                  "players will not know (use .mkv)")
