@@ -102,7 +102,25 @@ class WarpRenderer:
     def _warp_and_mix(self, plane_a: np.ndarray, plane_b: np.ndarray, flow_ta: np.ndarray,
                       flow_tb: np.ndarray, share_a: np.ndarray | float,
                       residual: np.ndarray | None) -> np.ndarray:
-        return mix(self.warp(plane_a, flow_ta), self.warp(plane_b, flow_tb), share_a, residual)
+        height, width = plane_a.shape[:2]
+        warped_a = self.warp(plane_a, flow_ta)
+        warped_b = self.warp(plane_b, flow_tb)
+        peak = np.iinfo(plane_a.dtype).max
+        if isinstance(share_a, float):
+            if plane_a.dtype == np.uint8 and residual is None:
+                return cv2.addWeighted(warped_a, share_a, warped_b, 1.0 - share_a, 0.0)
+            mixed = warped_b + share_a * (warped_a.astype(np.float32) - warped_b)
+        else:
+            share: np.ndarray = cv2.resize(share_a, (width, height),
+                                           interpolation=cv2.INTER_LINEAR)
+            if plane_a.dtype == np.uint8 and residual is None:
+                return cv2.blendLinear(warped_a, warped_b, share, 1.0 - share)
+            if warped_a.ndim == 3:
+                share = share[..., None]
+            mixed = warped_b + share * (warped_a.astype(np.float32) - warped_b)
+        if residual is not None:
+            mixed += cv2.resize(residual, (width, height), interpolation=cv2.INTER_LINEAR) * peak
+        return np.clip(mixed + 0.5, 0, peak).astype(plane_a.dtype)
 
 
 def weighted(pictures: Sequence[Picture], weights: np.ndarray) -> Picture:
@@ -122,29 +140,6 @@ def weighted(pictures: Sequence[Picture], weights: np.ndarray) -> Picture:
     alphas = [p.alpha for p in pictures if p.alpha is not None]
     alpha = plane(alphas) if len(alphas) == len(pictures) else None
     return Picture(plane([p.y for p in pictures]), u, v, first.bits, first.time, alpha)
-
-
-def mix(warped_a: np.ndarray, warped_b: np.ndarray, share_a: np.ndarray | float,
-        residual: np.ndarray | None = None) -> np.ndarray:
-    """``share_a`` of the first plane and the rest of the second (plus ``residual``, in
-    [0, 1] units), in the planes' own integer type."""
-    height, width = warped_a.shape[:2]
-    peak = np.iinfo(warped_a.dtype).max
-    if isinstance(share_a, float):
-        if warped_a.dtype == np.uint8 and residual is None:
-            return cv2.addWeighted(warped_a, share_a, warped_b, 1.0 - share_a, 0.0)
-        mixed = warped_b + share_a * (warped_a.astype(np.float32) - warped_b)
-    else:
-        share: np.ndarray = cv2.resize(share_a, (width, height),
-                                       interpolation=cv2.INTER_LINEAR)
-        if warped_a.dtype == np.uint8 and residual is None:
-            return cv2.blendLinear(warped_a, warped_b, share, 1.0 - share)
-        if warped_a.ndim == 3:
-            share = share[..., None]
-        mixed = warped_b + share * (warped_a.astype(np.float32) - warped_b)
-    if residual is not None:
-        mixed += cv2.resize(residual, (width, height), interpolation=cv2.INTER_LINEAR) * peak
-    return np.clip(mixed + 0.5, 0, peak).astype(warped_a.dtype)
 
 
 def _border_error(size: int, small: int, shrinking: bool) -> Corrections:

@@ -12,7 +12,7 @@ download rife-4.0`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import cv2
@@ -86,7 +86,7 @@ class PairCandidates:
                   ts: Sequence[float]) -> Iterator[Candidates]:
         size = cue_size(a.width, a.height)
         small = [_small_luma(p, size) for p in (a, b)]
-        unsure = _inconsistency(motion, size)
+        unsure = _inconsistency(motion, size, self._renderer.warp)
         for t in ts:
             from_flow = self._flow.fields(motion, t)
             from_rife = self._rife.fields(pair, t)
@@ -134,19 +134,14 @@ def _length(field: np.ndarray) -> np.ndarray:
     return np.sqrt(field[..., 0] ** 2 + field[..., 1] ** 2)
 
 
-def _inconsistency(motion: PairMotion, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+def _inconsistency(motion: PairMotion, size: tuple[int, int],
+                   warp: Callable[[np.ndarray, np.ndarray], np.ndarray]
+                   ) -> tuple[np.ndarray, np.ndarray]:
     """How far following DIS's flow there and back misses, at each pixel of each frame (in
     pixels at ``size``): large where the flow is wrong or the pixel is hidden in the other
     frame."""
     width, height = size
     forward, backward = (resize_flow(f, width, height) for f in (motion.forward,
                                                                    motion.backward))
-    grid = np.dstack(np.meshgrid(np.arange(width, dtype=np.float32),
-                                 np.arange(height, dtype=np.float32)))
-
-    def miss(there: np.ndarray, back: np.ndarray) -> np.ndarray:
-        returned = cv2.remap(back, grid + there, None, cv2.INTER_LINEAR,
-                             borderMode=cv2.BORDER_REPLICATE)
-        return _length(there + returned)
-
-    return miss(forward, backward), miss(backward, forward)
+    return (_length(forward + warp(backward, forward)),
+            _length(backward + warp(forward, backward)))

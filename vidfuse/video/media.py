@@ -85,7 +85,7 @@ class SourceInfo:
     attachments: list[Attachment] = field(default_factory=list)
     chapters: list[Chapter] = field(default_factory=list)
     passthrough: list[av.stream.Stream] = field(default_factory=list)
-    # Video streams besides the one made (cover art, other angles), as warnings name them.
+    # Video streams besides the one made and cover art (other angles), as warnings name them.
     other_video: list[str] = field(default_factory=list)
 
 

@@ -62,7 +62,7 @@ def main_video_stream(container: av.container.InputContainer) -> av.VideoStream 
     """The video to process: the first video stream that is not cover art (an "attached
     picture", which MP4 and Matroska files may list before the video itself)."""
     streams = container.streams.video
-    moving = [s for s in streams if not s.disposition & av.stream.Disposition.attached_pic]
+    moving = [s for s in streams if not _is_cover(s)]
     candidates = moving or list(streams)
     return candidates[0] if candidates else None
 
@@ -320,8 +320,8 @@ class VideoFileSource:
                              ) from exc
 
     def _copied(self, packet: av.Packet, time: float | None) -> bool:
-        """Whether an audio/subtitle packet belongs in the output; moved onto the span's
-        clock if it does."""
+        """Whether an audio, subtitle or cover-art packet belongs in the output; moved onto
+        the span's clock if it does."""
         span = self._span
         if _is_cover(packet.stream):
             return packet.size > 0  # one untimed picture for the whole file, whatever the span
@@ -481,11 +481,11 @@ class ImageSequenceSource:
         )
 
     damaged = 0  # an image that cannot be read is an error, not skipped
+    retimed = False  # images are timed by their count from the start
 
     def ends_early(self) -> float | None:
         """A folder declares no length to fall short of."""
         return None
-    retimed = False  # images are timed by their count from the start
 
     def route_packets(self, sink: PacketSink) -> None:
         """Image sequences carry no audio or subtitles."""
