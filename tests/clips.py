@@ -241,10 +241,14 @@ def audio_seconds(path: Path, index: int) -> float:
         return samples / stream.codec_context.sample_rate
 
 
-def write_late_start(path: Path, start: float, frames: int = 50) -> Path:
-    """H.264 video and AAC audio whose clock starts ``start`` seconds in, as a recording
-    cut from a broadcast does (MPEG-TS by the suffix, or any other container)."""
-    with av.open(str(path), "w") as container:
+def write_started_at(path: Path, start: float, audio_start: float | None = None,
+                     frames: int = 50) -> Path:
+    """H.264 video (with B-frames) and AAC audio whose clocks start at ``start`` and
+    ``audio_start`` (``start`` too by default) seconds: late, as a recording cut from a
+    broadcast is (MPEG-TS by the suffix, or any other container), or before 0, as Matroska
+    files cut at a keyframe may be (their video packets before 0 then have no timestamps)."""
+    audio_start = start if audio_start is None else audio_start
+    with av.open(str(path), "w", options={"avoid_negative_ts": "disabled"}) as container:
         video = container.add_stream("libx264", rate=25)
         video.width, video.height, video.pix_fmt = 96, 64, "yuv420p"
         audio = container.add_stream("aac", rate=48000)
@@ -261,7 +265,7 @@ def write_late_start(path: Path, start: float, frames: int = 50) -> Path:
             sound = av.AudioFrame.from_ndarray(np.stack([chunk, chunk]), format="fltp",
                                                layout="stereo")
             sound.sample_rate = 48000
-            sound.pts, sound.time_base = round(start * 48000) + first, Fraction(1, 48000)
+            sound.pts, sound.time_base = round(audio_start * 48000) + first, Fraction(1, 48000)
             container.mux(audio.encode(sound))
         container.mux(audio.encode(None))
     return path

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import itertools
 import math
 import re
 from collections.abc import Iterator
@@ -56,6 +57,8 @@ _UNREADABLE = 25
 _INTERLEAVE = 1.0
 # Frames that stop this much (or two frames) short of the length the file declares: truncated.
 _TRUNCATED = 0.5
+# Leading frames without timestamps read ahead to time them (beyond: timed from 0).
+_UNTIMED_LEAD = 120
 
 
 def main_video_stream(container: av.container.InputContainer) -> av.VideoStream | None:
@@ -145,8 +148,9 @@ class VideoFileSource:
         self._name = "standard input" if piped else str(path)
         if not piped and path.stat().st_size == 0:
             raise InputError(f"input is an empty file (0 bytes): {path}")
+        self._url = ffmpeg_url(path, write=False)
         try:
-            self._container = av.open(ffmpeg_url(path, write=False))
+            self._container = av.open(self._url)
         except (av.error.FFmpegError, UnicodeDecodeError) as exc:
             raise InputError(f"cannot read {self._name} as video: {ffmpeg_reason(exc)}"
                              + (_PIPED_MP4 if piped else "")) from exc
@@ -185,7 +189,18 @@ class VideoFileSource:
                 raise InputError(f"no frames in {self._name} from --start {span.start:g} s "
                                  "(the video is shorter)") from None
             raise InputError(f"no decodable video frames in {self._name}{self._hint}") from None
-        self._first: av.VideoFrame | None = first
+        # Frames without timestamps before the first with one (Matroska gives none to frames
+        # before 0, where its clock starts negative) are timed back from it, a frame apart,
+        # as ffmpeg's best-effort timestamps are: read ahead to it, a bounded number.
+        self._lead = [first]
+        while self._lead[-1].time is None and len(self._lead) < _UNTIMED_LEAD:
+            following = next(self._frames, None)
+            if following is None:
+                break
+            self._lead.append(following)
+        self._untimed_lead = sum(frame.time is None for frame in self._lead)
+        timed = self._lead[-1].time
+        start_time = 0.0 if timed is None else timed - self._untimed_lead / rate
         ctx = self._stream.codec_context
         colour = colour_of(first)
         if colour.matrix == 2 and int(ctx.colorspace) != 2:
@@ -214,9 +229,11 @@ class VideoFileSource:
             working=working,
             decoded_pix_fmt=first.format.name,
             time_base=Fraction(self._stream.time_base or 1 / rate),
-            start_time=float(first.time or 0.0),
-            clock_start=(self._container.start_time / 1e6
-                         if self._container.start_time is not None else self._origin),
+            start_time=start_time,
+            # A span keeps nothing from before its start, which is moved back to the origin.
+            clock_start=(min(start_time, self._container.start_time / 1e6)
+                         if span.whole and self._container.start_time is not None
+                         else min(start_time, self._origin)),
             rotation=int(first.rotation or 0),
             hdr=HdrMetadata.of(first),
             icc_profile=any(s.type.name == "ICC_PROFILE" for s in side_data(first)),
@@ -271,11 +288,16 @@ class VideoFileSource:
         target = origin + span.start if self._seek is None else self._seek + span.start
         # A pipe is not seeked: within what the demuxer has buffered a seek can land anywhere.
         if target > origin and not self._piped:
-            # Not seekable (a raw stream): decoding from the top reaches the start too.
-            with contextlib.suppress(av.error.FFmpegError):
+            try:
                 self._container.seek(round(target / self._tick), stream=stream,
                                      backward=True)
-        ended = False
+            except av.error.FFmpegError:
+                # Not seekable (a raw stream), or no keyframe indexed before the target (a
+                # Matroska file whose first keyframe has no timestamp): a failed seek can
+                # leave the demuxer at the end, so decode from the top, which gets there too.
+                stream = self._reopened()
+        ended = timed_yet = False
+        untimed_ahead = 0
         try:
             for packet in self._container.demux([stream, *self._passthrough]):
                 time = _seconds(packet.pts, packet.time_base)
@@ -306,8 +328,14 @@ class VideoFileSource:
                 for frame in frames:
                     if trim:
                         if frame.time is None:
+                            # Untimed frames ahead of the first timed one lie before the
+                            # stream's start, which spans count from (see __init__).
+                            untimed_ahead += 1
+                            if not timed_yet and untimed_ahead < _UNTIMED_LEAD:
+                                continue
                             raise InputError(f"{self._name} has frames without timestamps: --start "
                                              "and --duration cannot find their place in it")
+                        timed_yet = True
                         if not span.keeps(frame.time - origin, 1 / rate):
                             if frame.time - origin < span.start:
                                 continue  # decoded from the keyframe before the start
@@ -318,6 +346,17 @@ class VideoFileSource:
         except av.error.FFmpegError as exc:
             raise InputError(f"cannot decode {self._name}: {ffmpeg_reason(exc)}{self._hint}"
                              ) from exc
+
+    def _reopened(self) -> av.VideoStream:
+        """The file opened again, read from its start: its video stream."""
+        video, others = self._stream.index, [s.index for s in self._passthrough]
+        self._container.close()
+        self._container = av.open(self._url)
+        by_index = {s.index: s for s in self._container.streams}
+        self._stream = cast(av.VideoStream, by_index[video])
+        self._stream.thread_type = "AUTO"
+        self._passthrough = [by_index[index] for index in others]
+        return self._stream
 
     def _copied(self, packet: av.Packet, time: float | None) -> bool:
         """Whether an audio, subtitle or cover-art packet belongs in the output; moved onto
@@ -374,21 +413,21 @@ class VideoFileSource:
         snap = tick < step / 4
         last_time: float | None = None
         nominal_from: tuple[int, float] | None = None  # (index, time) where timing broke
-        first, self._first = self._first, None
-        frames = self._frames if first is None else _prepend(first, self._frames)
+        lead, self._lead = self._lead, []
+        frames: Iterator[av.VideoFrame] = itertools.chain(lead, self._frames)
         if self._deinterlace:
             frames = deinterlaced(frames)
         for index, frame in enumerate(frames):
             time = frame.time
-            if nominal_from is None and last_time is not None and (
+            if time is None and (index < self._untimed_lead or last_time is None):
+                time = info.start_time + index * step  # timed back from the first timestamp
+            elif nominal_from is None and last_time is not None and (
                 time is None or time <= last_time
             ):
                 nominal_from = (index - 1, last_time)
                 self.retimed = True
             if nominal_from is not None:
                 time = nominal_from[1] + (index - nominal_from[0]) * step
-            elif time is None:
-                time = info.start_time
             elif snap:
                 grid = info.start_time + round((time - info.start_time) / step) * step
                 time = grid if abs(time - grid) <= tick else time
@@ -585,6 +624,3 @@ def _move_back(item: av.Packet | av.VideoFrame, seconds: float) -> None:
         item.dts -= ticks
 
 
-def _prepend(first: av.VideoFrame, rest: Iterator[av.VideoFrame]) -> Iterator[av.VideoFrame]:
-    yield first
-    yield from rest

@@ -223,9 +223,9 @@ class VideoFileSink:
         self._time_base = time_base
         self._last_pts: int | None = None
         self._copied_dts: float | None = None  # the last video packet copied in (a join)
-        # The output's clock starts at 0 where the input's starts late (ffmpeg does the same);
-        # a negative start is left as it is.
-        self._origin = max(0.0, info.clock_start)
+        # The output's clock starts at 0 where the input's starts late or early (ffmpeg does
+        # the same), the streams' offsets kept.
+        self._origin = info.clock_start
         fmt = container_format(path)
         settings = settings.for_output(fmt, info.colour)
         codec = settings.codec_name
