@@ -269,3 +269,63 @@ def write_started_at(path: Path, start: float, audio_start: float | None = None,
             container.mux(audio.encode(sound))
         container.mux(audio.encode(None))
     return path
+
+
+def cover_jpeg() -> bytes:
+    """A small JPEG, as cover art is."""
+    picture = av.VideoFrame.from_ndarray(moving_frames(1, 32, 48, seed=3)[0], format="rgb24")
+    jpeg = av.CodecContext.create("mjpeg", "w")
+    jpeg.width, jpeg.height, jpeg.pix_fmt = 48, 32, "yuvj420p"
+    jpeg.time_base = Fraction(1, 25)
+    return bytes(jpeg.encode(picture.reformat(format="yuvj420p"))[0])
+
+
+def write_with_cover(path: Path) -> bytes:
+    """A clip with cover art as its container stores it (MP4's `covr` atom, a Matroska
+    attachment named cover.jpg); the picture's bytes."""
+    data = cover_jpeg()
+    with av.open(str(path), "w") as container:
+        main = container.add_stream("libx264", rate=25)
+        main.width, main.height, main.pix_fmt = 48, 32, "yuv420p"
+        if path.suffix == ".mkv":
+            container.add_attachment("cover.jpg", "image/jpeg", data)
+        else:
+            cover = container.add_stream("mjpeg", rate=25)
+            cover.width, cover.height, cover.pix_fmt = 48, 32, "yuvj420p"
+            cover.disposition = av.stream.Disposition.attached_pic
+            packet = av.Packet(data)
+            packet.stream, packet.pts, packet.dts = cover, 0, 0
+            container.mux(packet)
+        for index, rgb in enumerate(moving_frames(6, 32, 48)):
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p")
+            frame.pts = index
+            container.mux(main.encode(frame))
+        container.mux(main.encode(None))
+    return data
+
+
+def write_with_angle(path: Path, codec: str, frames: int = 30,
+                     cover: bytes | None = None) -> list[bytes]:
+    """A clip with a second video (another angle) besides the main one, both 25 fps with a
+    keyframe every 10 frames, and a ``cover`` picture attached as cover.jpg (Matroska); the
+    angle's packets."""
+    with av.open(str(path), "w") as container:
+        if cover is not None:
+            container.add_attachment("cover.jpg", "image/jpeg", cover)
+        main = container.add_stream("libx264", rate=25, options={"g": "10"})
+        angle = container.add_stream(codec, rate=25, options={"g": "10"})
+        for stream in (main, angle):
+            stream.width, stream.height, stream.pix_fmt = 48, 32, "yuv420p"
+        angle.metadata["title"] = "Side camera"
+        for index, (rgb, other) in enumerate(zip(moving_frames(frames, 32, 48),
+                                                 moving_frames(frames, 32, 48, seed=5),
+                                                 strict=True)):
+            for stream, picture in ((main, rgb), (angle, other)):
+                frame = av.VideoFrame.from_ndarray(picture, format="rgb24").reformat(
+                    format="yuv420p")
+                frame.pts = index
+                container.mux(stream.encode(frame))
+        for stream in (main, angle):
+            container.mux(stream.encode(None))
+    with av.open(str(path)) as container:
+        return [bytes(p) for p in container.demux(container.streams.video[1]) if p.size]

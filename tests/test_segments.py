@@ -190,14 +190,15 @@ def _audio(path: Path) -> list[tuple[int | None, int | None, bytes]]:
 
 def _everything_but_frames(path: Path) -> tuple[object, ...]:
     """What a file carries beside its pictures: streams with their tags and dispositions,
-    the file's tags, chapters, attachments and every audio and subtitle packet."""
+    the file's tags, chapters, attachments and the packets of every stream but the main
+    video (audio, subtitles, cover art, other angles)."""
     with av.open(str(path)) as container:
         streams = [(s.type, s.codec_context and s.codec_context.name, dict(s.metadata),
                     int(s.disposition))
                    for s in container.streams]
         chapters = [(c["start"], c["end"], dict(c["metadata"])) for c in container.chapters()]
         packets = [(p.stream.index, p.pts, p.duration, bytes(p))
-                   for p in container.demux() if p.stream.type != "video" and p.size]
+                   for p in container.demux() if p.stream.index != 0 and p.size]
         return streams, dict(container.metadata), chapters, packets
 
 
@@ -220,6 +221,21 @@ def test_streams_tags_and_chapters_are_kept_as_in_one_pass(tmp_path: Path) -> No
         assert _everything_but_frames(cut) == _everything_but_frames(single)
         single.unlink()
         cut.unlink()
+
+
+@pytest.mark.parametrize("span", [Span(), Span(1.1, 1.6)], ids=["whole", "span"])
+def test_another_angle_and_cover_art_are_kept_as_in_one_pass(tmp_path: Path,
+                                                             span: Span) -> None:
+    from clips import cover_jpeg, write_with_angle
+
+    clip = tmp_path / "angles.mkv"
+    write_with_angle(clip, "libx264", frames=90, cover=cover_jpeg())
+    options = UpscaleOptions(clip, tmp_path / "out.mkv", encode=LOSSLESS, span=span)
+    single, cut, result = _both(tmp_path, options)
+    assert result.segments >= 2
+    kept = _everything_but_frames(single)
+    assert [kind for kind, *_ in kept[0]] == ["video", "video", "video"]  # main, angle, cover
+    assert _everything_but_frames(cut) == kept
 
 
 def test_progress_counts_every_input_frame_once(three_shots: Path, tmp_path: Path) -> None:

@@ -9,7 +9,13 @@ from pathlib import Path
 
 import av
 import pytest
-from clips import Track, audio_seconds, write_tracks
+from clips import (
+    Track,
+    audio_seconds,
+    write_tracks,
+    write_with_angle,
+    write_with_cover,
+)
 from test_cli import assert_one_line_error, run_cli
 
 from vidfuse.video import streams as stream_routes
@@ -198,47 +204,93 @@ def test_stream_titles_reach_mp4_as_track_names_and_come_back_to_matroska(
     assert [s.title for s in streams(back)[1:]] == ["English", None, "Deutsch"]
 
 
-@pytest.mark.parametrize(("cover", "target"), [(False, "mkv"), (True, "mp4"), (True, "mkv")])
-def test_cover_art_is_kept_in_mp4_and_other_video_named_when_dropped(
-        tmp_path: Path, cover: bool, target: str) -> None:
-    from clips import moving_frames
+def _covers(path: Path) -> list[tuple[str | None, bytes]]:
+    """Cover pictures as FFmpeg lists them, from either container: (file name, bytes)."""
+    with av.open(str(path)) as container:
+        covers = [s for s in container.streams.video
+                  if s.disposition & av.stream.Disposition.attached_pic]
+        names = [s.metadata.get("filename") for s in covers]
+        data = [bytes(next(p for p in container.demux(s) if p.size)) for s in covers]
+    return list(zip(names, data, strict=True))
 
-    # Cover art as MP4 stores it (its `covr` atom); another video as a Matroska track.
-    clip = tmp_path / ("cover.mp4" if cover else "two.mkv")
-    with av.open(str(clip), "w") as container:
-        main = container.add_stream("libx264" if cover else "ffv1", rate=25)
-        other = container.add_stream("mjpeg" if cover else "ffv1", rate=25)
-        for stream in (main, other):
-            stream.width, stream.height = 48, 32
-            stream.pix_fmt = "yuvj420p" if stream is other and cover else "yuv420p"
-        if cover:
-            other.disposition = av.stream.Disposition.attached_pic
-        for index, rgb in enumerate(moving_frames(4, 32, 48)):
-            for stream in (main, other) if index == 0 or not cover else (main,):
-                frame = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(
-                    format=stream.pix_fmt)
-                frame.pts = index
-                container.mux(stream.encode(frame))
-        for stream in (main, other):
-            container.mux(stream.encode(None))
-    with av.open(str(clip)) as container:
-        picture = next(p for p in container.demux(container.streams.video[1]) if p.size)
-        given = bytes(picture)
+
+@pytest.mark.parametrize(("source", "target"), [
+    ("mp4", "mp4"), ("mp4", "mkv"), ("mkv", "mkv"), ("mkv", "mp4"), ("mp4", "mov"),
+    ("mkv", "webm")])
+def test_cover_art_is_kept_in_mp4_and_matroska_and_named_where_dropped(
+        tmp_path: Path, source: str, target: str) -> None:
+    clip = tmp_path / f"cover.{source}"
+    given = write_with_cover(clip)
     out = tmp_path / f"out.{target}"
     code, output = run_cli("upscale", clip, "--out", out, "--start", "0.04")
     assert code == 0, output
     said = " ".join(output.split())
-    with av.open(str(out)) as container:
-        covers = [s for s in container.streams.video
-                  if s.disposition & av.stream.Disposition.attached_pic]
-        kept = [bytes(p) for s in covers for p in container.demux(s) if p.size]
-        assert len(container.streams.video) == 1 + len(covers)
-    if cover and target == "mp4":
-        assert kept == [given] and "cover art" not in said
-    elif cover:
-        assert not kept and "dropping the cover art (video stream #1 (mjpeg))" in said
+    with av.open(str(out)) as container:  # the cover is not taken for the video
+        assert sum(1 for p in container.demux(container.streams.video[0]) if p.size) == 10
+    if target == "mp4":
+        assert _covers(out) == [(None, given)] and "cover art" not in said
+    elif target == "mkv":
+        assert _covers(out) == [("cover.jpg", given)] and "cover art" not in said
     else:
-        assert "dropping video stream #1 (ffv1): only the main video is made" in said
+        assert not _covers(out)
+        assert "dropping the cover art (video stream #1 (mjpeg)): of the outputs here only " \
+               "MP4 and Matroska keep it" in said
+
+
+@pytest.mark.parametrize(("codec", "target"), [
+    ("libx264", "mkv"), ("libx264", "mp4"), ("ffv1", "mkv"), ("libx264", "webm"),
+    ("ffv1", "mp4")])
+def test_another_video_stream_is_copied_where_the_container_holds_it(
+        tmp_path: Path, codec: str, target: str) -> None:
+    clip = tmp_path / "angles.mkv"
+    given = write_with_angle(clip, codec)
+    out = tmp_path / f"out.{target}"
+    code, output = run_cli("upscale", clip, "--out", out)
+    assert code == 0, output
+    said = " ".join(output.split())
+    name = {"libx264": "h264"}.get(codec, codec)
+    with av.open(str(out)) as container:
+        videos = container.streams.video
+        copied = [bytes(p) for p in container.demux(videos[-1]) if p.size] \
+            if len(videos) == 2 else []
+        title = videos[-1].metadata.get("title") or videos[-1].metadata.get("name")
+    if target == "mkv" or (target == "mp4" and codec == "libx264"):
+        assert copied == given and title == "Side camera" and "dropping" not in said
+        starts = _first_times_by_stream(out)
+        assert starts[0] == pytest.approx(starts[1], abs=0.001)
+    else:
+        assert not copied
+        assert f"dropping video stream #1 ({name}): only the main video is made, and " \
+               f"{'webm' if target == 'webm' else 'mp4'} cannot hold this one as it is " \
+               "(use .mkv)" in said
+
+
+def test_a_span_copies_another_video_from_its_first_keyframe_in_the_span(
+        tmp_path: Path) -> None:
+    clip = tmp_path / "angles.mkv"
+    given = write_with_angle(clip, "libx264")
+    out = tmp_path / "out.mkv"
+    code, output = run_cli("upscale", clip, "--out", out, "--start", "0.2")
+    assert code == 0, output
+    with av.open(str(out)) as container:
+        angle = container.streams.video[1]
+        packets = [p for p in container.demux(angle) if p.size]
+        assert packets[0].is_keyframe
+        assert [bytes(p) for p in packets] == given[10:]  # frames 10-29, from 0.4 s
+        container.seek(0)
+        assert len(list(container.decode(angle))) == 20
+    starts = _first_times_by_stream(out)
+    assert starts[1] - starts[0] == pytest.approx(0.2, abs=0.001)  # 0.4 s in, as in the input
+
+
+def _first_times_by_stream(path: Path) -> dict[int, float]:
+    with av.open(str(path)) as container:
+        found: dict[int, float] = {}
+        for packet in container.demux():
+            if packet.pts is not None and packet.time_base is not None:
+                time = float(packet.pts * packet.time_base)
+                found[packet.stream.index] = min(time, found.get(packet.stream.index, time))
+        return found
 
 
 def _first_times(path: Path) -> dict[str, float]:

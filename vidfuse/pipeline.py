@@ -32,7 +32,7 @@ from vidfuse.sync import find_offset
 from vidfuse.threads import BackgroundCalls, prefetched
 from vidfuse.timeline import FactorSchedule, RateSchedule, Schedule, SlowMotion, clock
 from vidfuse.video.atomic import atomic_output
-from vidfuse.video.media import Sink, SourceInfo, Warn
+from vidfuse.video.media import Sink, SourceInfo, Warn, counted
 from vidfuse.video.pipes import is_pipe
 from vidfuse.video.reader import open_source
 from vidfuse.video.writer import (
@@ -145,9 +145,6 @@ def warn_about_source(info: SourceInfo, deinterlace: bool, observer: Observer
     if info.icc_profile:
         observer.warning("input has an ICC colour profile, which the output does not carry: "
                          "its colours are taken as the colour tags say (sRGB for images)")
-    for stream in info.other_video:
-        observer.warning(f"dropping {stream}: only the main video is made, and the output "
-                         "carries no other (ffmpeg -map can copy it from the input)")
     if info.interlaced and not deinterlace:
         observer.warning("input is interlaced: each frame holds two fields, so the new "
                          "frames will smear their combing; --deinterlace rebuilds each "
@@ -228,8 +225,8 @@ def open_sink(options: UpscaleOptions, info: SourceInfo, schedule: Schedule, tem
         return FrameDirectorySink(options.output, temp, kept, warn)
     if options.slowmo and encode.keep_audio:
         if info.passthrough:
-            warn(f"slow motion: {len(info.passthrough)} audio/subtitle stream(s) "
-                             "dropped, they would no longer match the picture")
+            warn(f"slow motion: dropping {counted(info.passthrough)}, which would no longer "
+                 "match the picture")
         encode = dataclasses.replace(encode, keep_audio=False)
     if isinstance(schedule, SlowMotion):  # chapters mark the same moments, now later
         info = dataclasses.replace(info, chapters=[c.moved(schedule.stretch)

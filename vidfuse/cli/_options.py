@@ -65,7 +65,8 @@ EncoderOpt = Annotated[list[str] | None, typer.Option(
     metavar="KEY=VALUE", help="Extra encoder option key=value, repeatable (e.g. tune=film).",
     show_default=False)]
 NoAudio = Annotated[bool, flag(
-    "--no-audio", help="Drop audio, subtitles and attachments (fonts).")]
+    "--no-audio", help="Drop audio, subtitles, attachments (fonts), cover art and "
+                 "other video streams: keep the new video only.")]
 KeyframeEvery = Annotated[int | None, typer.Option(
     help="Fusion, simulated from a colour video: keep the colour of every N-th frame, "
          "rebuild the rest from luma (research and evaluation).",

@@ -35,6 +35,9 @@ class Attachment:
     name: str
     mimetype: str
     data: bytes
+    # The input's cover-art stream this is the picture of: Matroska keeps cover art as an
+    # attachment, MP4 as the stream itself.
+    cover_of: int | None = None
 
 
 @dataclass(frozen=True)
@@ -81,12 +84,24 @@ class SourceInfo:
     # Descriptive tags to carry over (title, date, ...), of the file and of its video stream.
     tags: dict[str, str] = field(default_factory=dict)
     video_tags: dict[str, str] = field(default_factory=dict)
-    # Files carried inside the container (fonts for styled subtitles, cover art).
+    # Files carried inside the container (fonts for styled subtitles) and cover pictures.
     attachments: list[Attachment] = field(default_factory=list)
     chapters: list[Chapter] = field(default_factory=list)
+    # Streams whose packets are copied (or converted): audio, subtitles, cover art, other
+    # video (angles).
     passthrough: list[av.stream.Stream] = field(default_factory=list)
-    # Video streams besides the one made and cover art (other angles), as warnings name them.
-    other_video: list[str] = field(default_factory=list)
+
+
+def counted(streams: list[av.stream.Stream]) -> str:
+    """What a warning calls the streams it drops: "2 audio streams and the cover art"."""
+    counts: dict[str, int] = {}
+    for stream in streams:
+        kind = ("cover art" if stream.disposition & av.stream.Disposition.attached_pic
+                else "other video stream" if stream.type == "video" else f"{stream.type} stream")
+        counts[kind] = counts.get(kind, 0) + 1
+    parts = [f"the {kind}" if kind == "cover art" else f"{count} {kind}{'s' * (count > 1)}"
+             for kind, count in counts.items()]
+    return " and ".join(filter(None, [", ".join(parts[:-1]), parts[-1]])) if parts else ""
 
 
 def descriptive_tags(metadata: dict[str, str]) -> dict[str, str]:

@@ -76,6 +76,12 @@ def _is_cover(stream: av.stream.Stream) -> bool:
                                            & av.stream.Disposition.attached_pic)
 
 
+# How Matroska names an attached cover picture, by codec (players look for "cover.*").
+_COVER_FILES = {"mjpeg": ("jpg", "image/jpeg"), "png": ("png", "image/png"),
+                "bmp": ("bmp", "image/bmp"), "webp": ("webp", "image/webp"),
+                "gif": ("gif", "image/gif")}
+
+
 def _codec(stream: av.stream.Stream) -> str:
     return stream.codec_context.name if stream.codec_context else "unknown codec"
 
@@ -163,11 +169,13 @@ class VideoFileSource:
         self._stream = moving
         self._stream.thread_type = "AUTO"
         self._alpha_decoder = _alpha_decoder(moving)  # None: the stream's own decoder
-        # Audio, subtitles and cover art travel with the video (the output keeps or names them).
+        # Audio, subtitles, cover art and other video (angles) travel with the video: the
+        # output keeps or names them.
         self._passthrough = [] if video_only else [
             s for s in self._container.streams
-            if s.type in ("audio", "subtitle") or (s is not moving and _is_cover(s))
+            if s.type in ("audio", "subtitle") or (s.type == "video" and s is not moving)
         ]
+        self._started: set[int] = set()  # other video streams copied from a keyframe on
         self._packets_to: PacketSink | None = None
         self.damaged = 0  # video packets that could not be decoded, skipped
         self._decoded = False
@@ -247,14 +255,28 @@ class VideoFileSource:
             video_tags=descriptive_tags(self._stream.metadata),
             passthrough=self._passthrough,
             attachments=[] if video_only else [
-                Attachment(s.name or "attachment", s.mimetype or "application/octet-stream",
-                           bytes(s.data))
-                for s in self._container.streams.attachments],
+                *(Attachment(s.name or "attachment", s.mimetype or "application/octet-stream",
+                             bytes(s.data))
+                  for s in self._container.streams.attachments),
+                *self._cover_art()],
             chapters=[] if video_only else self._chapters(),
-            other_video=[] if video_only else [
-                f"video stream #{s.index} ({_codec(s)})" for s in self._container.streams.video
-                if s is not self._stream and not _is_cover(s)],
         )
+
+    def _cover_art(self) -> list[Attachment]:
+        """Each cover picture as the file Matroska would attach (its demuxer lists such a file
+        as cover art, so it goes back the same way): demuxers give cover art first, so it
+        is among the packets read on the way to the first frame."""
+        found: dict[int, Attachment] = {}
+        for packet in self._early_packets:
+            stream = packet.stream
+            if _is_cover(stream) and packet.size and stream.index not in found:
+                codec = _codec(stream)
+                suffix, mimetype = _COVER_FILES.get(codec, (codec, f"image/{codec}"))
+                found[stream.index] = Attachment(
+                    stream.metadata.get("filename") or f"cover.{suffix}",
+                    stream.metadata.get("mimetype") or mimetype, bytes(packet),
+                    cover_of=stream.index)
+        return list(found.values())
 
     def _chapters(self) -> list[Chapter]:
         """The file's chapters that overlap the span, cut to it and on the output's clock."""
@@ -359,16 +381,23 @@ class VideoFileSource:
         return self._stream
 
     def _copied(self, packet: av.Packet, time: float | None) -> bool:
-        """Whether an audio, subtitle or cover-art packet belongs in the output; moved onto
-        the span's clock if it does."""
-        span = self._span
-        if _is_cover(packet.stream):
+        """Whether an audio, subtitle, cover-art or other video packet belongs in the
+        output; moved onto the span's clock if it does."""
+        span, stream = self._span, packet.stream
+        if _is_cover(stream):
             return packet.size > 0  # one untimed picture for the whole file, whatever the span
-        if packet.dts is None:
-            return False  # demuxer flush packets carry no data
-        if not span.whole:
-            if time is None or not span.start <= time - self._origin < span.end:
+        video = stream.type == "video"
+        # Demuxer flush packets carry no data; Matroska's video packets carry no decoding time.
+        if packet.size == 0 or (packet.dts is None and not video):
+            return False
+        if not span.whole and (time is None or not span.start <= time - self._origin
+                               < span.end):
+            return False
+        if video:  # another angle: copied from a keyframe on, which a span may wait for
+            if time is None or (stream.index not in self._started and not packet.is_keyframe):
                 return False
+            self._started.add(stream.index)
+        if not span.whole:
             _move_back(packet, span.start)
         return True
 

@@ -1,6 +1,6 @@
-"""The input's other streams in the output: audio and subtitles copied packet for packet
-where the container holds their codec, re-encoded or converted where it does not, each with
-its language, title and dispositions."""
+"""The input's other streams in the output: audio, subtitles, cover art and other video
+copied packet for packet where the container holds their codec, audio re-encoded and text
+subtitles converted where it does not, each with its language, title and dispositions."""
 
 from __future__ import annotations
 
@@ -35,6 +35,13 @@ _SUBTITLE_COPY = {
     "matroska": {"subrip", "ass", "ssa", "webvtt", "dvd_subtitle", "hdmv_pgs_subtitle",
                  "dvb_subtitle"},
 }
+# Video codecs each container takes as another video stream (angles, picture-in-picture),
+# as its muxer writes and players read them; Matroska takes any.
+_VIDEO_COPY = {
+    "mp4": {"h264", "hevc", "av1", "vp9", "mpeg4", "mpeg2video", "mjpeg"},
+    "mov": {"h264", "hevc", "mpeg4", "mpeg2video", "mjpeg", "prores"},
+    "webm": {"vp8", "vp9", "av1"},
+}
 _TEXT_SUBTITLES = {"subrip", "srt", "ass", "ssa", "webvtt", "mov_text", "text"}
 _SUBTITLE_TARGET = {"mp4": "mov_text", "mov": "mov_text", "webm": "webvtt", "matroska": "srt"}
 # Dispositions a player acts on, carried with each copied stream, and those each muxer
@@ -52,11 +59,11 @@ _DISPOSITIONS_KEPT = {
 
 def route_streams(container: av.container.OutputContainer, fmt: str,
                   streams: list[av.stream.Stream], warn: Warn) -> dict[int, Route]:
-    """How each of the input's audio, subtitle and cover-art streams reaches an output of
-    format ``fmt``, by input stream index: copied where the container holds its codec, else
-    re-encoded (audio) or converted (text subtitles); cover art is copied into MP4. A stream
-    that can be none of these is dropped. Each warning names the stream and what happened
-    to it."""
+    """How each of the input's audio, subtitle, cover-art and other video streams reaches an
+    output of format ``fmt``, by input stream index: copied where the container holds its
+    codec, else re-encoded (audio) or converted (text subtitles); cover art is copied into
+    MP4 (Matroska attaches it instead). A stream that can be none of these is dropped. Each
+    warning names the stream and what happened to it."""
     routes: dict[int, Route] = {}
     for source in streams:
         if source.codec_context is None:  # a codec FFmpeg does not know (or a damaged header)
@@ -65,13 +72,18 @@ def route_streams(container: av.container.OutputContainer, fmt: str,
             continue
         name = source.codec_context.codec.canonical_name
         label = f"{source.type} stream #{source.index} ({name})"
+        cover = bool(source.disposition & av.stream.Disposition.attached_pic)
         route: Route
-        cover = source.type == "video"  # the reader passes on cover art, no other video
-        if cover:
-            if fmt != "mp4":
-                warn(f"dropping the cover art ({label}): of the outputs here only MP4 keeps "
-                     "it (Matroska would as an attachment, which vidfuse does not write)")
-                continue
+        if cover and fmt != "mp4":
+            warn(f"dropping the cover art ({label}): of the outputs here only MP4 and "
+                 "Matroska keep it")
+            continue
+        if source.type == "video" and not cover and name not in _VIDEO_COPY.get(fmt, {name}):
+            warn(f"dropping {label}: only the main video is made, and {fmt} cannot hold "
+                 "this one as it is (use .mkv)")
+            continue
+        if source.type == "video" or (source.type == "subtitle"
+                                       and name in _SUBTITLE_COPY.get(fmt, set())):
             route = _Copy(container, source)
         elif source.type == "audio":
             allowed = _AUDIO_COPY.get(fmt)
@@ -83,8 +95,6 @@ def route_streams(container: av.container.OutputContainer, fmt: str,
                      "cannot hold it")
                 route = _AudioTranscoder(container, cast(av.AudioStream, source),
                                          target, label)
-        elif name in _SUBTITLE_COPY.get(fmt, set()):
-            route = _Copy(container, source)
         elif name in _TEXT_SUBTITLES:
             target = _SUBTITLE_TARGET[fmt]
             warn(f"converting {label} to {target}, the text subtitles {fmt} holds "
@@ -140,7 +150,9 @@ class _Copy:
 
     def __init__(self, container: av.container.OutputContainer,
                  source: av.stream.Stream) -> None:
-        self.stream = container.add_stream_from_template(source)
+        # ``opaque``: the codec parameters as they are, not an encoder looked up by the
+        # decoder's name (AV1 is decoded by libdav1d, which has no encoder).
+        self.stream = container.add_stream_from_template(source, opaque=True)
 
     def send(self, packet: av.Packet) -> list[av.Packet]:
         packet.stream = self.stream

@@ -25,7 +25,7 @@ from vidfuse.video.colour import (
     with_alpha,
 )
 from vidfuse.video.hdr import ENCODERS as HDR_ENCODERS
-from vidfuse.video.media import Attachment, SourceInfo, Warn
+from vidfuse.video.media import Attachment, SourceInfo, Warn, counted
 from vidfuse.video.pipes import PIPE_FORMAT, ffmpeg_url, is_pipe
 from vidfuse.video.streams import Route, route_streams
 
@@ -253,7 +253,10 @@ class VideoFileSink:
             self._stream.metadata.update(info.video_tags)
             self._routes: dict[int, Route] = {}  # by input stream index
             if settings.keep_audio:
-                self._routes = route_streams(self._container, fmt, info.passthrough, warn)
+                attached = {a.cover_of for a in info.attachments} if fmt == "matroska" else ()
+                self._routes = route_streams(
+                    self._container, fmt, [s for s in info.passthrough if s.index not in attached],
+                    warn)
                 self._add_attachments(fmt, info.attachments, warn)
             self._container.set_chapters([
                 {"id": number, "start": round(chapter.start * 1000),
@@ -331,13 +334,15 @@ class VideoFileSink:
                  "HDR10 metadata and colour tags are kept)")
 
     def _add_attachments(self, fmt: str, attachments: list[Attachment], warn: Warn) -> None:
-        if not attachments:
-            return
+        """Only Matroska holds attachments; cover art dropped elsewhere is named with the
+        streams (MP4 keeps it as one)."""
         if fmt != "matroska":
-            names = ", ".join(a.name for a in attachments)
-            count = f"{len(attachments)} attachment" + ("s" if len(attachments) > 1 else "")
-            warn(f"dropping {count} ({names}): only .mkv holds them; styled subtitles may "
-                 "lose their fonts")
+            files = [a for a in attachments if a.cover_of is None]
+            if files:
+                names = ", ".join(a.name for a in files)
+                count = f"{len(files)} attachment" + ("s" if len(files) > 1 else "")
+                warn(f"dropping {count} ({names}): only .mkv holds them; styled subtitles "
+                     "may lose their fonts")
             return
         for attachment in attachments:
             self._container.add_attachment(attachment.name, attachment.mimetype,
@@ -452,7 +457,7 @@ class FrameDirectorySink:
                 f"input is HDR ({HDR_TRANSFERS[info.colour.transfer]}); PNG frames cannot carry "
                 "its transfer tags: write a video with --codec libx265 instead"
             )
-        lost = [f"{len(info.passthrough)} audio/subtitle stream(s)"] if info.passthrough else []
+        lost = [counted(info.passthrough)] if info.passthrough else []
         lost += [f"{len(info.chapters)} chapter(s)"] if info.chapters else []
         lost += [f"the {info.rotation}° display rotation (frames are stored unrotated)"] \
             if info.rotation else []
