@@ -651,5 +651,3 @@ def _move_back(item: av.Packet | av.VideoFrame, seconds: float) -> None:
         item.pts -= ticks
     if isinstance(item, av.Packet) and item.dts is not None:
         item.dts -= ticks
-
-
