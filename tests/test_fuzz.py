@@ -1,8 +1,10 @@
 """Mutated files: every run ends in a complete output or a one-line error, nothing else.
 
-Small seed files in four container/codec families are built with PyAV, then mutated
+Small seed files in four container/codec families, and a Matroska file with a second
+video stream and cover art, are built with PyAV, then mutated
 (truncated, bits flipped, ranges zeroed or duplicated, flips aimed at the header) from a
-fixed seed, and `vidfuse upscale` runs on each in its own process with a time limit. A run
+fixed seed, and `vidfuse upscale` runs on each (to MKV and MP4 in turn) in its own
+process with a time limit. A run
 must either exit 0 with a decodable output, or exit 1 or 2 with one `error:` line that is
 not an internal ("unexpected") error, leaving no file at the output path; none may hang,
 print a traceback or use more than ``MEMORY_MIB``. A failing mutant is kept in pytest's
@@ -21,7 +23,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from clips import moving_frames
+from clips import cover_jpeg, moving_frames, write_with_angle
 
 # (name, container suffix, video codec, pixel format, audio codec)
 SEEDS = [
@@ -101,7 +103,9 @@ def build_seed(folder: Path, name: str, suffix: str, codec: str, pix_fmt: str,
 @pytest.fixture(scope="module")
 def seeds(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     folder = tmp_path_factory.mktemp("seeds")
-    return [build_seed(folder, *seed) for seed in SEEDS]
+    angles = folder / "angle-cover.mkv"
+    write_with_angle(angles, "libx264", frames=12, cover=cover_jpeg())
+    return [*(build_seed(folder, *seed) for seed in SEEDS), angles]
 
 
 def _limit_memory() -> None:
@@ -149,7 +153,8 @@ def fuzz(seeds: list[Path], count: int, seed: int, folder: Path,
         kind = names[(number // len(seeds)) % len(names)]
         mutant = folder / f"{number:04d}-{kind}-{source.name}"
         mutant.write_bytes(MUTATIONS[kind](source.read_bytes(), rng))
-        problem = outcome_problem(mutant, folder / f"{number:04d}-out.mkv")
+        out = folder / f"{number:04d}-out{'.mp4' if number % 2 else '.mkv'}"
+        problem = outcome_problem(mutant, out)
         if problem is not None:
             saved = kept / mutant.name
             saved.write_bytes(mutant.read_bytes())
