@@ -36,8 +36,11 @@ _SUBTITLE_COPY = {
                  "dvb_subtitle"},
 }
 # Video codecs each container takes as another video stream (angles, picture-in-picture),
-# as its muxer writes and players read them; Matroska takes any.
+# as its muxer writes and players read them (each copied in and decoded back). Matroska's
+# muxer refuses raw video, which its codec check lets through.
 _VIDEO_COPY = {
+    "matroska": {"h264", "hevc", "av1", "vp8", "vp9", "mpeg4", "mpeg2video", "mjpeg", "ffv1",
+                 "prores"},
     "mp4": {"h264", "hevc", "av1", "vp9", "mpeg4", "mpeg2video", "mjpeg"},
     "mov": {"h264", "hevc", "mpeg4", "mpeg2video", "mjpeg", "prores"},
     "webm": {"vp8", "vp9", "av1"},
@@ -78,9 +81,10 @@ def route_streams(container: av.container.OutputContainer, fmt: str,
             warn(f"dropping the cover art ({label}): of the outputs here only MP4 and "
                  "Matroska keep it")
             continue
-        if source.type == "video" and not cover and name not in _VIDEO_COPY.get(fmt, {name}):
+        if source.type == "video" and not cover and name not in _VIDEO_COPY[fmt]:
+            hint = " (use .mkv)" if name in _VIDEO_COPY["matroska"] else ""
             warn(f"dropping {label}: only the main video is made, and {fmt} cannot hold "
-                 "this one as it is (use .mkv)")
+                 f"this one as it is{hint}")
             continue
         if source.type == "video" or (source.type == "subtitle"
                                        and name in _SUBTITLE_COPY.get(fmt, set())):
