@@ -271,24 +271,26 @@ def write_started_at(path: Path, start: float, audio_start: float | None = None,
     return path
 
 
-def cover_jpeg() -> bytes:
-    """A small JPEG, as cover art is."""
+def cover_jpeg(codec: str = "mjpeg") -> bytes:
+    """A small JPEG (or a picture in another image ``codec``: "gif"), as cover art is."""
     picture = av.VideoFrame.from_ndarray(moving_frames(1, 32, 48, seed=3)[0], format="rgb24")
-    jpeg = av.CodecContext.create("mjpeg", "w")
-    jpeg.width, jpeg.height, jpeg.pix_fmt = 48, 32, "yuvj420p"
-    jpeg.time_base = Fraction(1, 25)
-    return bytes(jpeg.encode(picture.reformat(format="yuvj420p"))[0])
+    pix_fmt = {"mjpeg": "yuvj420p", "gif": "rgb8"}[codec]
+    image = av.CodecContext.create(codec, "w")
+    image.width, image.height, image.pix_fmt = 48, 32, pix_fmt
+    image.time_base = Fraction(1, 25)
+    return bytes(image.encode(picture.reformat(format=pix_fmt))[0])
 
 
-def write_with_cover(path: Path) -> bytes:
+def write_with_cover(path: Path, gif: bool = False) -> bytes:
     """A clip with cover art as its container stores it (MP4's `covr` atom, a Matroska
-    attachment named cover.jpg); the picture's bytes."""
-    data = cover_jpeg()
+    attachment named cover.jpg, or cover.gif with ``gif``); the picture's bytes."""
+    data = cover_jpeg("gif" if gif else "mjpeg")
     with av.open(str(path), "w") as container:
         main = container.add_stream("libx264", rate=25)
         main.width, main.height, main.pix_fmt = 48, 32, "yuv420p"
         if path.suffix == ".mkv":
-            container.add_attachment("cover.jpg", "image/jpeg", data)
+            container.add_attachment(*(("cover.gif", "image/gif") if gif
+                                       else ("cover.jpg", "image/jpeg")), data)
         else:
             cover = container.add_stream("mjpeg", rate=25)
             cover.width, cover.height, cover.pix_fmt = 48, 32, "yuvj420p"

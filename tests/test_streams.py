@@ -237,6 +237,23 @@ def test_cover_art_is_kept_in_mp4_and_matroska_and_named_where_dropped(
                "MP4 and Matroska keep it" in said
 
 
+def test_a_gif_cover_is_attached_to_matroska_and_named_where_mp4_cannot_hold_it(
+        tmp_path: Path) -> None:
+    clip = tmp_path / "cover.mkv"
+    given = write_with_cover(clip, gif=True)
+    for target in ("mkv", "mp4"):
+        out = tmp_path / f"out.{target}"
+        code, output = run_cli("upscale", clip, "--out", out)
+        assert code == 0, output
+        said = " ".join(output.split())
+        if target == "mkv":
+            assert _covers(out) == [("cover.gif", given)] and "cover art" not in said
+        else:
+            assert not _covers(out)
+            assert "dropping the cover art (video stream #1 (gif)): MP4 keeps only JPEG and " \
+                   "PNG cover art (.mkv keeps any)" in said
+
+
 @pytest.mark.parametrize(("codec", "target"), [
     ("libx264", "mkv"), ("libx264", "mp4"), ("ffv1", "mkv"), ("libx264", "webm"),
     ("ffv1", "mp4"), ("rawvideo", "mkv")])

@@ -45,6 +45,8 @@ _VIDEO_COPY = {
     "mov": {"h264", "hevc", "mpeg4", "mpeg2video", "mjpeg", "prores"},
     "webm": {"vp8", "vp9", "av1"},
 }
+# Cover pictures MP4's `covr` holds (its muxer refuses a GIF).
+_COVER_COPY = {"mjpeg", "png"}
 _TEXT_SUBTITLES = {"subrip", "srt", "ass", "ssa", "webvtt", "mov_text", "text"}
 _SUBTITLE_TARGET = {"mp4": "mov_text", "mov": "mov_text", "webm": "webvtt", "matroska": "srt"}
 # Dispositions a player acts on, carried with each copied stream, and those each muxer
@@ -80,6 +82,10 @@ def route_streams(container: av.container.OutputContainer, fmt: str,
         if cover and fmt != "mp4":
             warn(f"dropping the cover art ({label}): of the outputs here only MP4 and "
                  "Matroska keep it")
+            continue
+        if cover and name not in _COVER_COPY:
+            warn(f"dropping the cover art ({label}): MP4 keeps only JPEG and PNG cover "
+                 "art (.mkv keeps any)")
             continue
         if source.type == "video" and not cover and name not in _VIDEO_COPY[fmt]:
             hint = " (use .mkv)" if name in _VIDEO_COPY["matroska"] else ""
