@@ -39,7 +39,7 @@ class Interpolator(Protocol):
 
 
 # What `--engine auto` (the default) runs: speed first. `hybrid` scores higher on every
-# validation clip (benchmarks/quality.py) but at 7-18x flow's time (benchmarks/speed.py).
+# validation clip (benchmarks/quality.py) but at 7-20x flow's time (benchmarks/speed.py).
 AUTO_ENGINE = "flow"
 
 ENGINES: Registry[Interpolator] = Registry("engine", {

@@ -84,8 +84,9 @@ PLAN = BankPlan(
 def build_hybrid_bank(data: Path, out: Path, validation: bool, seed: int = 0,
                       scale: float = 1.0, synthetic: int = 0, clips: bool = True,
                       crop: int = 96) -> Manifest:
-    """Chooser samples from vtest (or, for tuning, Megamind) under ``data``, panned photos
-    and ``synthetic`` composed sequences. Needs RIFE 4.0's weights installed."""
+    """Chooser samples from the first frames of vtest and Megamind under ``data`` (for
+    tuning, ``validation``: their last frames), panned photos and ``synthetic`` composed
+    sequences (`PLAN`). Needs RIFE 4.0's weights installed."""
     pair = PairCandidates(FlowInterpolator("cpu"), RifeInterpolator("cpu"))
     return build_bank(data, out, validation, seed, scale, PLAN,
                       lambda frames, count, rng: cut_samples(frames, count, crop, rng, pair),
