@@ -92,11 +92,18 @@ class SourceInfo:
     passthrough: list[av.stream.Stream] = field(default_factory=list)
 
 
+def is_cover(stream: av.stream.Stream) -> bool:
+    """Cover art: a still picture stored as a video stream (MP4's `covr`, a Matroska
+    cover.jpg attachment as FFmpeg lists it)."""
+    return stream.type == "video" and bool(stream.disposition
+                                           & av.stream.Disposition.attached_pic)
+
+
 def counted(streams: list[av.stream.Stream]) -> str:
     """What a warning calls the streams it drops: "2 audio streams and the cover art"."""
     counts: dict[str, int] = {}
     for stream in streams:
-        kind = ("cover art" if stream.disposition & av.stream.Disposition.attached_pic
+        kind = ("cover art" if is_cover(stream)
                 else "other video stream" if stream.type == "video" else f"{stream.type} stream")
         counts[kind] = counts.get(kind, 0) + 1
     parts = [f"the {kind}" if kind == "cover art" else f"{count} {kind}{'s' * (count > 1)}"

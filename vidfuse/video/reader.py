@@ -39,6 +39,7 @@ from vidfuse.video.media import (
     PacketSink,
     SourceInfo,
     descriptive_tags,
+    is_cover,
 )
 from vidfuse.video.pipes import ffmpeg_url, is_pipe
 from vidfuse.video.span import WHOLE, Span
@@ -65,15 +66,9 @@ def main_video_stream(container: av.container.InputContainer) -> av.VideoStream 
     """The video to process: the first video stream that is not cover art (an "attached
     picture", which MP4 and Matroska files may list before the video itself)."""
     streams = container.streams.video
-    moving = [s for s in streams if not _is_cover(s)]
+    moving = [s for s in streams if not is_cover(s)]
     candidates = moving or list(streams)
     return candidates[0] if candidates else None
-
-
-def _is_cover(stream: av.stream.Stream) -> bool:
-    """Cover art: a still picture stored as a video stream (MP4's `covr`)."""
-    return stream.type == "video" and bool(stream.disposition
-                                           & av.stream.Disposition.attached_pic)
 
 
 # How Matroska names an attached cover picture, by codec (players look for "cover.*").
@@ -269,7 +264,7 @@ class VideoFileSource:
         found: dict[int, Attachment] = {}
         for packet in self._early_packets:
             stream = packet.stream
-            if _is_cover(stream) and packet.size and stream.index not in found:
+            if is_cover(stream) and packet.size and stream.index not in found:
                 codec = _codec(stream)
                 suffix, mimetype = _COVER_FILES.get(codec, (codec, f"image/{codec}"))
                 found[stream.index] = Attachment(
@@ -384,7 +379,7 @@ class VideoFileSource:
         """Whether an audio, subtitle, cover-art or other video packet belongs in the
         output; moved onto the span's clock if it does."""
         span, stream = self._span, packet.stream
-        if _is_cover(stream):
+        if is_cover(stream):
             return packet.size > 0  # one untimed picture for the whole file, whatever the span
         video = stream.type == "video"
         # Demuxer flush packets carry no data; Matroska's video packets carry no decoding time.

@@ -12,7 +12,7 @@ from av.subtitles.codeccontext import SubtitleCodecContext
 from av.subtitles.stream import SubtitleStream
 
 from vidfuse.errors import OutputError, ffmpeg_reason
-from vidfuse.video.media import Warn, descriptive_tags
+from vidfuse.video.media import Warn, descriptive_tags, is_cover
 
 # Audio codecs (FFmpeg's names, as ffprobe prints them) each container stores as they are;
 # anything else is re-encoded. Matroska holds every codec.
@@ -77,7 +77,7 @@ def route_streams(container: av.container.OutputContainer, fmt: str,
             continue
         name = source.codec_context.codec.canonical_name
         label = f"{source.type} stream #{source.index} ({name})"
-        cover = bool(source.disposition & av.stream.Disposition.attached_pic)
+        cover = is_cover(source)
         route: Route
         if cover and fmt != "mp4":
             warn(f"dropping the cover art ({label}): of the outputs here only MP4 and "
