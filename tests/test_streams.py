@@ -364,3 +364,17 @@ def test_a_span_of_a_file_whose_clock_starts_before_zero(tmp_path: Path) -> None
         # A span counts from the video's start as the file states it (FFmpeg: its first
         # timestamp in decoding order, 0.12 s here): from 0.92 s to 1.48 s.
         assert container.streams.video[0].frames == 2 * 15
+
+
+def test_a_tag_that_is_not_utf8_reads_with_a_replacement_character(tmp_path: Path) -> None:
+    clip = tmp_path / "angles.mkv"
+    write_with_angle(clip, "libx264")
+    damaged = tmp_path / "damaged.mkv"  # one byte of the angle's title hit
+    damaged.write_bytes(clip.read_bytes().replace(b"Side camera", b"Side \xe4amera", 1))
+    code, output = run_cli("info", damaged)
+    assert code == 0, output
+    out = tmp_path / "out.mkv"
+    code, output = run_cli("upscale", damaged, "--out", out)
+    assert code == 0, output
+    with av.open(str(out)) as container:
+        assert container.streams.video[1].metadata["title"] == "Side \ufffdamera"

@@ -14,7 +14,7 @@ from vidfuse.errors import InputError
 from vidfuse.video.colour import ColourInfo
 from vidfuse.video.hdr import HdrMetadata
 from vidfuse.video.media import Chapter
-from vidfuse.video.reader import main_video_stream, open_source
+from vidfuse.video.reader import main_video_stream, open_input, open_source
 
 # Frame intervals differing from the median by more than this fraction mark the stream as VFR.
 _VFR_TOLERANCE = 0.02
@@ -82,7 +82,7 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
                              info.frame_count or 0, info.duration or 0.0, info.colour, 0,
                              transparent=info.transparent)
     try:
-        with av.open(str(path)) as container:
+        with open_input(path) as container:
             video = main_video_stream(container)
             assert video is not None  # open_source above found one
             summaries = [_summarise(s) for s in container.streams]

@@ -81,13 +81,20 @@ def _codec(stream: av.stream.Stream) -> str:
     return stream.codec_context.name if stream.codec_context else "unknown codec"
 
 
+def open_input(path: Path) -> av.container.InputContainer:
+    """``path`` (or standard input) opened to read. A tag whose bytes are not UTF-8 (a
+    damaged title or language) reads with replacement characters, as ffmpeg shows it,
+    instead of failing the whole file."""
+    return av.open(ffmpeg_url(path, write=False), metadata_errors="replace")
+
+
 def packet_index(path: Path, span: Span = WHOLE) -> tuple[list[float], list[bool]] | None:
     """The times (on the pictures' clock, as :meth:`VideoFileSource.timed_frames` gives them
     to within a tick) and keyframe flags of the span's frames, in presentation order, from
     the container's packets alone: no decoding, so a two-hour film takes seconds. None where
     packets cannot say (a timestamp missing or repeated, as AVI's packed B-frames have)."""
     try:
-        with av.open(ffmpeg_url(path, write=False)) as container:
+        with open_input(path) as container:
             stream = main_video_stream(container)
             if stream is None or stream.time_base is None:
                 return None
@@ -96,7 +103,7 @@ def packet_index(path: Path, span: Span = WHOLE) -> tuple[list[float], list[bool
             origin = float(stream.start_time * tick) if stream.start_time else 0.0
             found = [(packet.pts, packet.is_keyframe) for packet in container.demux(stream)
                      if packet.size]
-    except (av.error.FFmpegError, UnicodeDecodeError):
+    except av.error.FFmpegError:
         return None
     if any(pts is None for pts, _ in found):
         return None
@@ -149,10 +156,10 @@ class VideoFileSource:
         self._name = "standard input" if piped else str(path)
         if not piped and path.stat().st_size == 0:
             raise InputError(f"input is an empty file (0 bytes): {path}")
-        self._url = ffmpeg_url(path, write=False)
+        self._path = path
         try:
-            self._container = av.open(self._url)
-        except (av.error.FFmpegError, UnicodeDecodeError) as exc:
+            self._container = open_input(path)
+        except av.error.FFmpegError as exc:
             raise InputError(f"cannot read {self._name} as video: {ffmpeg_reason(exc)}"
                              + (_PIPED_MP4 if piped else "")) from exc
         # Said with every failure to decode a piped MP4 or MOV.
@@ -368,7 +375,7 @@ class VideoFileSource:
         """The file opened again, read from its start: its video stream."""
         video, others = self._stream.index, [s.index for s in self._passthrough]
         self._container.close()
-        self._container = av.open(self._url)
+        self._container = open_input(self._path)
         by_index = {s.index: s for s in self._container.streams}
         self._stream = cast(av.VideoStream, by_index[video])
         self._stream.thread_type = "AUTO"
