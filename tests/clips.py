@@ -26,6 +26,11 @@ def texture(height: int, width: int, seed: int = 0) -> np.ndarray:
     return (smooth * 220 + 16).astype(np.uint8)
 
 
+# Muxer options for a file that is the same byte for byte every run (no random segment ID
+# or date): what a seeded fuzz test mutates.
+BITEXACT = {"fflags": "+bitexact"}
+
+
 def moving_frames(count: int, height: int, width: int, seed: int = 0,
                   step: tuple[int, int] = (2, 1)) -> list[np.ndarray]:
     """RGB frames of one texture sliding by ``step`` pixels per frame (wrapping)."""
@@ -311,7 +316,7 @@ def write_with_angle(path: Path, codec: str, frames: int = 30,
     """A clip with a second video (another angle) besides the main one, both 25 fps with a
     keyframe every 10 frames, and a ``cover`` picture attached as cover.jpg (Matroska); the
     angle's packets."""
-    with av.open(str(path), "w") as container:
+    with av.open(str(path), "w", options=BITEXACT) as container:
         if cover is not None:
             container.add_attachment("cover.jpg", "image/jpeg", cover)
         main = container.add_stream("libx264", rate=25, options={"g": "10"})

@@ -1,15 +1,14 @@
 """Mutated files: every run ends in a complete output or a one-line error, nothing else.
 
 Small seed files in four container/codec families, and a Matroska file with a second
-video stream and cover art, are built with PyAV, then mutated
-(truncated, bits flipped, ranges zeroed or duplicated, flips aimed at the header) from a
-fixed seed, and `vidfuse upscale` runs on each (to MKV and MP4 in turn) in its own
-process with a time limit. A run
-must either exit 0 with a decodable output, or exit 1 or 2 with one `error:` line that is
-not an internal ("unexpected") error, leaving no file at the output path; none may hang,
-print a traceback or use more than ``MEMORY_MIB``. A failing mutant is kept in pytest's
-cache (``.pytest_cache/d/fuzz-failures``) and named in the failure, to replay it with
-`vidfuse upscale MUTANT --out x.mkv`.
+video stream and cover art, are built with PyAV (byte for byte the same every run), then
+mutated (truncated, bits flipped, ranges zeroed or duplicated, flips aimed at the header)
+from a fixed seed, and `vidfuse upscale` runs on each (to MKV and MP4 in turn) in its own
+process with a time limit. A run must either exit 0 with a decodable output, or exit 1 or
+2 with one `error:` line that is not an internal ("unexpected") error, leaving no file at
+the output path; none may hang, print a traceback or use more than ``MEMORY_MIB``. A
+failing mutant is kept in pytest's cache (``.pytest_cache/d/fuzz-failures``) and named in
+the failure, to replay it with `vidfuse upscale MUTANT --out x.mkv`.
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from clips import cover_jpeg, moving_frames, write_with_angle
+from clips import BITEXACT, cover_jpeg, moving_frames, write_with_angle
 
 # (name, container suffix, video codec, pixel format, audio codec)
 SEEDS = [
@@ -77,7 +76,7 @@ MUTATIONS: dict[str, Mutation] = {
 def build_seed(folder: Path, name: str, suffix: str, codec: str, pix_fmt: str,
                audio_codec: str) -> Path:
     path = folder / f"{name}{suffix}"
-    with av.open(str(path), "w") as container:
+    with av.open(str(path), "w", options=BITEXACT) as container:
         video = container.add_stream(codec, rate=25)
         video.width, video.height, video.pix_fmt = 64, 48, pix_fmt
         audio = container.add_stream(audio_codec, rate=48000)
